@@ -1,0 +1,65 @@
+import { Type } from 'typebox';
+import type { App, Services } from '../app.ts';
+import { audit } from '../audit/audit.ts';
+import type { AccountSettings } from '../db/tables.ts';
+import { errors } from '../http/errors.ts';
+import { errorResponses } from '../http/schemas.ts';
+import { requireUser } from '../http/urls.ts';
+import { authorize } from '../policy/policy.ts';
+import { updateAccountSettings } from './accounts.repository.ts';
+
+/** Every switch with its default; later features add theirs here. */
+export const SETTING_DEFAULTS = {
+  require_email_on_create: false,
+} satisfies Required<Pick<AccountSettings, 'require_email_on_create'>>;
+
+type SettingKey = keyof typeof SETTING_DEFAULTS;
+const KEYS = Object.keys(SETTING_DEFAULTS) as SettingKey[];
+
+const Settings = Type.Object({
+  require_email_on_create: Type.Boolean({ description: 'Refuse to create a user without an email address' }),
+});
+
+export function effectiveSettings(settings: AccountSettings): typeof SETTING_DEFAULTS {
+  const result = { ...SETTING_DEFAULTS };
+  for (const key of KEYS) if (typeof settings[key] === typeof SETTING_DEFAULTS[key]) (result as Record<string, unknown>)[key] = settings[key];
+  return result;
+}
+
+export async function accountSettingsRoutes(app: App, { database, accounts }: Services): Promise<void> {
+  const db = database.db;
+  const tags = ['Account Settings'];
+
+  app.get('/api/v2/account/settings', {
+    schema: { tags, summary: 'Account settings (admins)', response: { 200: Type.Object({ settings: Settings }), ...errorResponses } },
+  }, async (request) => {
+    authorize.admin(requireUser(request));
+    return { settings: effectiveSettings(request.ctx.account.settings) };
+  });
+
+  app.put('/api/v2/account/settings', {
+    schema: {
+      tags,
+      summary: 'Change account settings (admins)',
+      body: Type.Object({ settings: Type.Object({}, { additionalProperties: true }) }, { additionalProperties: true }),
+      response: { 200: Type.Object({ settings: Settings }), ...errorResponses },
+    },
+  }, async (request) => {
+    const actor = requireUser(request);
+    authorize.admin(actor);
+    const input = request.body.settings as Record<string, unknown>;
+    const patch: AccountSettings = {};
+    for (const [key, value] of Object.entries(input)) {
+      if (!KEYS.includes(key as SettingKey)) throw errors.field(key, 'InvalidValue', `${key} is not an account setting`);
+      if (typeof value !== typeof SETTING_DEFAULTS[key as SettingKey]) throw errors.field(key, 'InvalidValue', `${key} must be true or false`);
+      patch[key] = value;
+    }
+    const account = await db.transaction().execute(async (tx) => {
+      const updated = await updateAccountSettings(tx, request.ctx.account.id, patch);
+      await audit(tx, { accountId: updated.id, actorId: actor.id, action: 'account.settings_update', targetType: 'account', targetId: updated.id, changedFields: Object.keys(patch) });
+      return updated;
+    });
+    accounts.forget(account.subdomain);
+    return { settings: effectiveSettings(account.settings) };
+  });
+}

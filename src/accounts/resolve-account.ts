@@ -1,0 +1,50 @@
+import net from 'node:net';
+import type { Db } from '../db/database.ts';
+import type { Account } from '../db/tables.ts';
+import { DEFAULT_SUBDOMAIN, findAccountBySubdomain } from './accounts.repository.ts';
+
+/**
+ * `acme.localhost:3000` → `acme`; `acme.<baseDomain>` → `acme`; IPs, `localhost` and
+ * any other host → the default account.
+ */
+export function subdomainFromHost(hostHeader: string | undefined, baseDomain: string | undefined): string {
+  if (!hostHeader) return DEFAULT_SUBDOMAIN;
+  let host = hostHeader.trim().toLowerCase();
+  if (host.startsWith('[')) return DEFAULT_SUBDOMAIN; // bracketed IPv6
+  host = host.replace(/:\d*$/, '').replace(/\.$/, '');
+  if (net.isIP(host)) return DEFAULT_SUBDOMAIN;
+  const suffixes = ['localhost', ...(baseDomain ? [baseDomain] : [])];
+  for (const suffix of suffixes) {
+    if (host.endsWith(`.${suffix}`)) {
+      const label = host.slice(0, -(suffix.length + 1));
+      if (/^[a-z0-9][a-z0-9-]{0,62}$/.test(label)) return label;
+    }
+  }
+  return DEFAULT_SUBDOMAIN;
+}
+
+const TTL_MS = 5_000;
+
+/**
+ * Every request needs its account; a short-lived cache keeps that off the database on the hot path.
+ * Writes in this process call `forget`; other processes see a change within TTL_MS.
+ */
+export class AccountCache {
+  private readonly entries = new Map<string, { account: Account | undefined; at: number }>();
+
+  constructor(private readonly db: Db) {}
+
+  async get(subdomain: string): Promise<Account | undefined> {
+    const hit = this.entries.get(subdomain);
+    const now = Date.now();
+    if (hit && now - hit.at < TTL_MS) return hit.account;
+    const account = await findAccountBySubdomain(this.db, subdomain);
+    if (this.entries.size > 10_000) this.entries.clear();
+    this.entries.set(subdomain, { account, at: now });
+    return account;
+  }
+
+  forget(subdomain: string): void {
+    this.entries.delete(subdomain);
+  }
+}

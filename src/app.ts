@@ -1,0 +1,151 @@
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type RawReplyDefaultExpression,
+  type RawRequestDefaultExpression,
+  type RawServerDefault,
+} from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import qs from 'qs';
+import secureJson from 'secure-json-parse';
+import type { Config } from './config.ts';
+import type { Database } from './db/database.ts';
+import { AccountCache, subdomainFromHost } from './accounts/resolve-account.ts';
+import { authenticate, hasScopeFor } from './auth/authenticate.ts';
+import { AppError, errors, registerErrorHandling, sendError } from './http/errors.ts';
+import { RateLimiter } from './http/rate-limit.ts';
+import type { Jobs } from './jobs/jobs.ts';
+import './http/context.ts';
+import { usersRoutes } from './users/users.routes.ts';
+import { identitiesRoutes } from './identities/identities.routes.ts';
+import { jobStatusesRoutes } from './jobs/job-statuses.routes.ts';
+import { apiTokensRoutes } from './auth/api-tokens.routes.ts';
+import { oauthRoutes } from './auth/oauth.routes.ts';
+import { accountSettingsRoutes } from './accounts/account-settings.routes.ts';
+import { passwordsRoutes } from './users/passwords.routes.ts';
+
+export interface Services {
+  config: Config;
+  database: Database;
+  jobs: Jobs;
+  accounts: AccountCache;
+}
+
+export type App = FastifyInstance<
+  RawServerDefault,
+  RawRequestDefaultExpression,
+  RawReplyDefaultExpression,
+  FastifyBaseLogger,
+  TypeBoxTypeProvider
+>;
+
+/** Personal data must not reach the logs: log the route, never the query string or headers. */
+const logSerializers = {
+  req: (req: { method: string; routeOptions?: { url?: string }; url: string }) => ({
+    method: req.method,
+    route: req.routeOptions?.url ?? req.url.split('?')[0]?.replace(/\/\d+/g, '/:id'),
+  }),
+};
+
+export async function buildApp(services: Omit<Services, 'accounts'> & { logger?: boolean | object }): Promise<App> {
+  const { config, database } = services;
+  const app = Fastify({
+    logger: services.logger === undefined ? false : services.logger === true ? { level: config.logLevel, serializers: logSerializers } : services.logger,
+    // Zendesk paths take an optional `.json` suffix.
+    rewriteUrl: (req) => (req.url ?? '/').replace(/\.json(?=$|\?)/, ''),
+    routerOptions: {
+      ignoreTrailingSlash: true,
+      maxParamLength: 200,
+      querystringParser: (raw: string) => qs.parse(raw, { depth: 2, arrayLimit: 100, parameterLimit: 200, allowDots: false }),
+    },
+    bodyLimit: 10 * 1024 * 1024,
+    ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
+
+  const accounts = new AccountCache(database.db);
+  const all: Services = { ...services, accounts };
+  const limiter = config.rateLimitPerMinute > 0 ? new RateLimiter(config.rateLimitPerMinute) : null;
+
+  registerErrorHandling(app);
+
+  // JSON with an empty body is accepted (clients send Content-Type on bodiless PUT/DELETE);
+  // prototype-poisoning keys are refused as Fastify's own parser does.
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+    const text = String(body);
+    if (text.trim() === '') return done(null, undefined);
+    try {
+      done(null, secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' }));
+    } catch {
+      done(errors.badRequest('The request body is not valid JSON', 'InvalidJSON'), undefined);
+    }
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: 'Roster API', description: 'Zendesk-compatible people & privacy API', version: '0.1.0' },
+      components: {
+        securitySchemes: {
+          basicAuth: { type: 'http', scheme: 'basic' },
+          bearerAuth: { type: 'http', scheme: 'bearer' },
+        },
+      },
+      security: [{ basicAuth: [] }, { bearerAuth: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/api/docs' });
+
+  app.decorateRequest('ctx', null as never);
+
+  app.addHook('onRequest', async (request, reply) => {
+    if (!request.url.startsWith('/api/v2')) return;
+    const subdomain = subdomainFromHost(request.headers.host, config.baseDomain);
+    const account = await accounts.get(subdomain);
+    if (!account) throw new AppError('RecordNotFound', 404, 'There is no account at this address');
+    if (limiter) {
+      const { remaining, retryAfterSeconds } = limiter.take(account.id);
+      reply.header('X-Rate-Limit', String(limiter.perMinute));
+      reply.header('X-Rate-Limit-Remaining', String(remaining));
+      if (retryAfterSeconds !== null) throw errors.rateLimited(retryAfterSeconds);
+    }
+    if (request.url === '/api/v2/openapi.json') {
+      request.ctx = { account, user: null, method: 'anonymous', scopes: null };
+      return;
+    }
+    const credentials = await authenticate(database.db, account, request.headers.authorization);
+    request.ctx = { account, ...credentials };
+    if (!hasScopeFor(request.method, credentials.scopes)) throw errors.forbidden();
+  });
+
+  // Authentication is required unless a route says otherwise; checked once the route is known.
+  app.addHook('preValidation', async (request) => {
+    if (!request.url.startsWith('/api/v2') || !request.ctx) return;
+    if (request.routeOptions.config?.auth === 'optional') return;
+    if (request.url === '/api/v2/openapi.json') return;
+    if (!request.ctx.user) throw errors.unauthenticated();
+  });
+
+  app.get('/api/v2/openapi.json', { schema: { hide: true }, config: { auth: 'optional' } }, async () => app.swagger());
+  app.get('/', { schema: { hide: true } }, async (_request, reply) => reply.redirect('/api/docs'));
+
+  await app.register(async (api) => {
+    await usersRoutes(api as App, all);
+    await passwordsRoutes(api as App, all);
+    await identitiesRoutes(api as App, all);
+    await jobStatusesRoutes(api as App, all);
+    await apiTokensRoutes(api as App, all);
+    await oauthRoutes(api as App, all);
+    await accountSettingsRoutes(api as App, all);
+  });
+
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (reply.statusCode === 401) reply.header('WWW-Authenticate', 'Basic realm="Roster"');
+    return payload;
+  });
+
+  void sendError;
+  return app;
+}

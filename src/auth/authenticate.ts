@@ -1,0 +1,91 @@
+import type { Db } from '../db/database.ts';
+import type { Account } from '../db/tables.ts';
+import type { AuthMethod } from '../http/context.ts';
+import { errors } from '../http/errors.ts';
+import { findUser, findUserIdByIdentity, type UserView } from '../users/users.repository.ts';
+import { hashToken, verifyPassword } from './secrets.ts';
+
+export interface Credentials {
+  user: UserView | null;
+  method: AuthMethod;
+  scopes: string[] | null;
+}
+
+const ANONYMOUS: Credentials = { user: null, method: 'anonymous', scopes: null };
+
+/**
+ * Reads the Authorization header (the only place credentials are accepted: never the URL).
+ * Returns the caller, or throws 401 for credentials that do not check out.
+ */
+export async function authenticate(db: Db, account: Account, header: string | undefined): Promise<Credentials> {
+  if (header === undefined || header.trim() === '') return ANONYMOUS;
+  const space = header.indexOf(' ');
+  const scheme = space > 0 ? header.slice(0, space).toLowerCase() : '';
+  const value = space > 0 ? header.slice(space + 1).trim() : '';
+  if (scheme === 'basic') return basic(db, account, value);
+  if (scheme === 'bearer') return bearer(db, account, value);
+  throw errors.unauthenticated();
+}
+
+async function basic(db: Db, account: Account, encoded: string): Promise<Credentials> {
+  if (!/^[A-Za-z0-9+/=_-]+$/.test(encoded)) throw errors.unauthenticated();
+  const decoded = Buffer.from(encoded, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon <= 0) throw errors.unauthenticated();
+  const login = decoded.slice(0, colon);
+  const secret = decoded.slice(colon + 1);
+  if (secret === '' || secret.length > 1024) throw errors.unauthenticated();
+
+  if (login.toLowerCase().endsWith('/token')) {
+    const email = login.slice(0, -'/token'.length);
+    const token = await db
+      .selectFrom('api_tokens')
+      .select('id')
+      .where('account_id', '=', account.id)
+      .where('token_hash', '=', hashToken(secret))
+      .where('active', '=', true)
+      .executeTakeFirst();
+    if (!token) throw errors.unauthenticated();
+    const user = await activeUserByEmail(db, account.id, email);
+    return { user, method: 'api_token', scopes: null };
+  }
+
+  const userId = await findUserIdByIdentity(db, account.id, 'email', login.trim().toLowerCase());
+  const candidate = userId === undefined ? undefined : await findUser(db, account.id, userId);
+  const ok = await verifyPassword(secret, candidate?.password_hash ?? null);
+  if (!ok || !candidate || !canSignIn(candidate)) throw errors.unauthenticated();
+  return { user: candidate, method: 'password', scopes: null };
+}
+
+async function bearer(db: Db, account: Account, token: string): Promise<Credentials> {
+  if (token === '' || token.length > 1024) throw errors.unauthenticated();
+  const row = await db
+    .selectFrom('oauth_tokens')
+    .select(['user_id', 'scopes', 'expires_at'])
+    .where('account_id', '=', account.id)
+    .where('token_hash', '=', hashToken(token))
+    .executeTakeFirst();
+  if (!row || (row.expires_at && row.expires_at.getTime() <= Date.now())) throw errors.unauthenticated();
+  const user = await findUser(db, account.id, row.user_id);
+  if (!user || !canSignIn(user)) throw errors.unauthenticated();
+  return { user, method: 'oauth', scopes: row.scopes };
+}
+
+async function activeUserByEmail(db: Db, accountId: number, email: string): Promise<UserView> {
+  const userId = await findUserIdByIdentity(db, accountId, 'email', email.trim().toLowerCase());
+  const user = userId === undefined ? undefined : await findUser(db, accountId, userId);
+  if (!user || !canSignIn(user)) throw errors.unauthenticated();
+  return user;
+}
+
+/** Suspended and deleted users are locked out of every credential type. */
+export function canSignIn(user: { active: boolean; suspended: boolean }): boolean {
+  return user.active && !user.suspended;
+}
+
+/** OAuth `read` covers safe methods, `write` everything else; unscoped credentials pass. */
+export function hasScopeFor(httpMethod: string, scopes: string[] | null): boolean {
+  if (scopes === null) return true;
+  const needs = httpMethod === 'GET' || httpMethod === 'HEAD' ? 'read' : 'write';
+  return scopes.includes(needs);
+}

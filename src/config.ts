@@ -1,0 +1,49 @@
+import path from 'node:path';
+
+/** Everything the process reads from its environment, validated once at start. */
+export interface Config {
+  port: number;
+  host: string;
+  dataDir: string;
+  databaseUrl: string | undefined;
+  ownerName: string | undefined;
+  ownerEmail: string | undefined;
+  ownerPassword: string | undefined;
+  /** Hosts `<sub>.<baseDomain>` resolve to account `<sub>`; `<sub>.localhost` always does. */
+  baseDomain: string | undefined;
+  /** Requests per minute per account; 0 turns the limiter off. */
+  rateLimitPerMinute: number;
+  logLevel: string;
+}
+
+export class ConfigError extends Error {}
+
+function intFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${name} must be an integer between ${min} and ${max} (got "${raw}")`);
+  }
+  return value;
+}
+
+function optional(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const raw = env[name];
+  return raw === undefined || raw.trim() === '' ? undefined : raw.trim();
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  return {
+    port: intFromEnv(env, 'PORT', 3000, 0, 65535),
+    host: optional(env, 'HOST') ?? '0.0.0.0',
+    dataDir: path.resolve(optional(env, 'DATA_DIR') ?? './data'),
+    databaseUrl: optional(env, 'DATABASE_URL'),
+    ownerName: optional(env, 'ROSTER_OWNER_NAME'),
+    ownerEmail: optional(env, 'ROSTER_OWNER_EMAIL'),
+    ownerPassword: optional(env, 'ROSTER_OWNER_PASSWORD'),
+    baseDomain: optional(env, 'ROSTER_BASE_DOMAIN')?.toLowerCase(),
+    rateLimitPerMinute: intFromEnv(env, 'RATE_LIMIT_PER_MINUTE', 6000, 0, 10_000_000),
+    logLevel: optional(env, 'LOG_LEVEL') ?? 'info',
+  };
+}

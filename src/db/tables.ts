@@ -1,0 +1,164 @@
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+type Json<T> = ColumnType<T, string | undefined, string>;
+
+export type Role = 'end-user' | 'agent' | 'admin';
+export const identityTypes = ['email', 'phone_number', 'twitter', 'facebook', 'google'] as const;
+export type IdentityType = (typeof identityTypes)[number];
+
+export interface AccountSettings {
+  /** Refuse to create a user without an email address (seed 001 comments). */
+  require_email_on_create?: boolean;
+  [key: string]: unknown;
+}
+
+export interface AccountsTable {
+  id: Generated<number>;
+  subdomain: string;
+  name: string;
+  settings: Json<AccountSettings>;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
+export interface UsersTable {
+  account_id: number;
+  id: Generated<number>;
+  name: string;
+  role: Role;
+  is_owner: Generated<boolean>;
+  custom_role_id: number | null;
+  time_zone: string | null;
+  locale: Generated<string>;
+  organization_id: number | null;
+  external_id: string | null;
+  tags: ColumnType<string[], string[] | undefined, string[]>;
+  alias: string | null;
+  details: string | null;
+  notes: string | null;
+  signature: string | null;
+  photo: Json<Record<string, unknown> | null> | null;
+  shared_phone_number: boolean | null;
+  shared: Generated<boolean>;
+  shared_agent: Generated<boolean>;
+  active: Generated<boolean>;
+  suspended: Generated<boolean>;
+  moderator: Generated<boolean>;
+  only_private_comments: Generated<boolean>;
+  ticket_restriction: string | null;
+  restricted_agent: Generated<boolean>;
+  default_group_id: number | null;
+  report_csv: Generated<boolean>;
+  two_factor_auth_enabled: Generated<boolean>;
+  last_login_at: NullableTimestamp;
+  password_hash: string | null;
+  user_fields: Json<Record<string, unknown>>;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+  deleted_at: NullableTimestamp;
+}
+
+export interface UserIdentitiesTable {
+  account_id: number;
+  id: Generated<number>;
+  user_id: number;
+  type: IdentityType;
+  value: string;
+  /** The value as it is matched: lower-cased emails and handles, digits-only phones. */
+  value_key: string;
+  primary: Generated<boolean>;
+  verified: Generated<boolean>;
+  verified_at: NullableTimestamp;
+  verification_method: Generated<string>;
+  deliverable_state: Generated<string>;
+  undeliverable_count: Generated<number>;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
+export interface ApiTokensTable {
+  account_id: number;
+  id: Generated<number>;
+  description: string | null;
+  token_hash: string;
+  token_hint: string;
+  active: Generated<boolean>;
+  created_by: number | null;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
+export interface OauthClientsTable {
+  account_id: number;
+  id: Generated<number>;
+  name: string;
+  identifier: string;
+  secret_hash: string;
+  user_id: number | null;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
+export interface OauthTokensTable {
+  account_id: number;
+  id: Generated<number>;
+  client_id: number;
+  user_id: number;
+  token_hash: string;
+  token_hint: string;
+  scopes: ColumnType<string[], string[], string[]>;
+  created_at: Generated<Date>;
+  expires_at: NullableTimestamp;
+}
+
+export interface AuditEventsTable {
+  account_id: number;
+  id: Generated<number>;
+  actor_id: number | null;
+  action: string;
+  target_type: string;
+  target_id: string;
+  changed_fields: ColumnType<string[], string[] | undefined, string[]>;
+  created_at: Generated<Date>;
+}
+
+export type JobState = 'queued' | 'working' | 'completed' | 'failed';
+
+export interface JobStatusesTable {
+  account_id: number;
+  id: string;
+  /** Creation order, for cursor pagination (ids are random). */
+  seq: Generated<number>;
+  job_type: string;
+  status: JobState;
+  total: number | null;
+  progress: Generated<number>;
+  message: string | null;
+  results: Json<unknown[]>;
+  /** The job's input; cleared as soon as the job ends so no personal data outlives it. */
+  payload: Json<unknown> | null;
+  actor_id: number | null;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+  completed_at: NullableTimestamp;
+}
+
+export interface DB {
+  accounts: AccountsTable;
+  users: UsersTable;
+  user_identities: UserIdentitiesTable;
+  api_tokens: ApiTokensTable;
+  oauth_clients: OauthClientsTable;
+  oauth_tokens: OauthTokensTable;
+  audit_events: AuditEventsTable;
+  job_statuses: JobStatusesTable;
+}
+
+export type Account = Selectable<AccountsTable>;
+export type UserRow = Selectable<UsersTable>;
+export type NewUserRow = Insertable<UsersTable>;
+export type UserUpdate = Updateable<UsersTable>;
+export type IdentityRow = Selectable<UserIdentitiesTable>;
+export type JobStatusRow = Selectable<JobStatusesTable>;

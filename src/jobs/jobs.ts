@@ -1,0 +1,257 @@
+import crypto from 'node:crypto';
+import { CompiledQuery, sql } from 'kysely';
+import PgBoss from 'pg-boss';
+import type { Database } from '../db/database.ts';
+import type { Account, JobStatusRow } from '../db/tables.ts';
+import { AppError, errors } from '../http/errors.ts';
+import type { Actor } from '../policy/policy.ts';
+import type { Executor } from '../users/users.repository.ts';
+
+/** Queued or running jobs one account may have at once (Zendesk's limit). */
+export const MAX_OPEN_JOBS = 30;
+const QUEUE = 'roster-item-jobs';
+const DEAD_LETTER = 'roster-item-jobs-dead';
+
+export interface ItemResult {
+  [key: string]: unknown;
+}
+
+export interface ItemContext {
+  account: Account;
+  actor: Actor | null;
+}
+
+/**
+ * A job over a list of items. Each item runs in its own transaction together with the
+ * job's progress and result, so a job interrupted anywhere resumes at the first item whose
+ * effect was not committed — never doing one twice, never losing one.
+ */
+export interface ItemJobDefinition<Item> {
+  type: string;
+  run(tx: Executor, context: ItemContext, item: Item, index: number): Promise<ItemResult>;
+  /** The result entry for an item that failed with a domain error (it does not fail the job). */
+  failure(item: Item, index: number, error: AppError): ItemResult;
+}
+
+interface QueueData {
+  accountId: number;
+  jobId: string;
+}
+
+/** pg-boss talks to the database through our pool (PGlite has one connection) or a transaction. */
+function bossDb(executor: Executor): PgBoss.Db {
+  return {
+    executeSql: async (text: string, values: unknown[] = []) => {
+      const result = await executor.executeQuery(CompiledQuery.raw(text, values));
+      return { rows: result.rows as unknown[] as never[] };
+    },
+  };
+}
+
+export interface JobsOptions {
+  /** Only one process can use the database (PGlite): jobs left active by a crash are ours to resume at once. */
+  soleProcess: boolean;
+  /** pg-boss schema (test runs on a shared PostgreSQL use one each). */
+  schema?: string;
+  pollingIntervalSeconds?: number;
+  work?: boolean;
+}
+
+export class Jobs {
+  private readonly boss: PgBoss;
+  private readonly definitions = new Map<string, ItemJobDefinition<never>>();
+  private workerId: string | undefined;
+  private started = false;
+  private readonly running = new Set<Promise<unknown>>();
+
+  constructor(
+    private readonly database: Database,
+    private readonly options: JobsOptions,
+  ) {
+    this.boss = new PgBoss({
+      db: bossDb(database.db),
+      schema: options.schema ?? 'pgboss',
+      // Maintenance every few minutes is plenty; the default (every ~2 min with 2 s jitter) is fine for PostgreSQL.
+      superviseIntervalSeconds: 60,
+    } as PgBoss.ConstructorOptions);
+    this.boss.on('error', () => {
+      // pg-boss retries its own maintenance; errors here never carry job data and need no action.
+    });
+  }
+
+  define<Item>(definition: ItemJobDefinition<Item>): void {
+    this.definitions.set(definition.type, definition as unknown as ItemJobDefinition<never>);
+  }
+
+  async start(): Promise<void> {
+    await this.boss.start();
+    await this.boss.createQueue(DEAD_LETTER);
+    // Retries cover transient failures (database restarts); the dead-letter queue makes a job that
+    // exhausted them visibly failed instead of silently gone.
+    await this.boss.createQueue(QUEUE, { name: QUEUE, retryLimit: 5, retryDelay: 2, retryBackoff: true, expireInSeconds: 600, deadLetter: DEAD_LETTER });
+    if (this.options.soleProcess) await this.resumeInterrupted();
+    this.started = true;
+    if (this.options.work === false) return;
+    const polling = { pollingIntervalSeconds: this.options.pollingIntervalSeconds ?? 1, batchSize: 1 };
+    this.workerId = await this.boss.work<QueueData>(QUEUE, polling, async ([job]) => {
+      if (job) await this.track(this.process(job.data));
+    });
+    await this.boss.work<QueueData>(DEAD_LETTER, polling, async ([job]) => {
+      if (job) await this.track(this.markFailed(job.data, 'The job failed after several attempts; no further items were processed'));
+    });
+  }
+
+  async stop(): Promise<void> {
+    if (!this.started) return;
+    this.started = false;
+    await this.boss.stop({ graceful: true, wait: true, timeout: 10_000 });
+    await Promise.allSettled([...this.running]);
+  }
+
+  private async track<T>(promise: Promise<T>): Promise<T> {
+    this.running.add(promise);
+    try {
+      return await promise;
+    } finally {
+      this.running.delete(promise);
+    }
+  }
+
+  /** With a single process, an active job at start-up was cut off by a crash: put it back to work now. */
+  private async resumeInterrupted(): Promise<void> {
+    const schema = this.options.schema ?? 'pgboss';
+    const active = await sql<{ id: string }>`SELECT id::text AS id FROM ${sql.table(`${schema}.job`)} WHERE name = ${QUEUE} AND state = 'active'`.execute(this.database.db);
+    const ids = active.rows.map((row) => row.id);
+    if (ids.length > 0) await this.boss.fail(QUEUE, ids);
+  }
+
+  /** Records the job and queues it in one transaction: a job is never listed but unqueued. */
+  async enqueue(account: Account, actor: Actor | null, type: string, items: unknown[]): Promise<JobStatusRow> {
+    if (!this.definitions.has(type)) throw new Error(`Unknown job type ${type}`);
+    const id = crypto.randomUUID();
+    const row = await this.database.db.transaction().execute(async (tx) => {
+      // Serialise enqueues per account so the open-job limit cannot be raced past.
+      await sql`SELECT pg_advisory_xact_lock(7213, ${account.id}::int)`.execute(tx);
+      const open = await tx
+        .selectFrom('job_statuses')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('account_id', '=', account.id)
+        .where('status', 'in', ['queued', 'working'])
+        .executeTakeFirstOrThrow();
+      if (Number(open.n) >= MAX_OPEN_JOBS) throw errors.tooManyJobs();
+      const inserted = await tx
+        .insertInto('job_statuses')
+        .values({
+          account_id: account.id,
+          id: id.replaceAll('-', ''),
+          job_type: type,
+          status: 'queued',
+          total: items.length,
+          results: JSON.stringify([]),
+          payload: JSON.stringify(items),
+          actor_id: actor?.id ?? null,
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      await this.boss.send(QUEUE, { accountId: account.id, jobId: inserted.id } satisfies QueueData, { id, db: bossDb(tx) });
+      return inserted;
+    });
+    if (this.workerId) this.boss.notifyWorker(this.workerId);
+    return row;
+  }
+
+  private async process(data: QueueData): Promise<void> {
+    const db = this.database.db;
+    const status = await findJobStatus(db, data.accountId, data.jobId);
+    if (!status || status.status === 'completed' || status.status === 'failed') return;
+    const definition = this.definitions.get(status.job_type);
+    if (!definition) return this.markFailed(data, 'This kind of job is not known to this version of Roster');
+    const account = await db.selectFrom('accounts').selectAll().where('id', '=', data.accountId).executeTakeFirst();
+    if (!account) return;
+    const actor =
+      status.actor_id === null
+        ? null
+        : ((await db
+            .selectFrom('users')
+            .select(['id', 'role', 'is_owner', 'active', 'suspended'])
+            .where('account_id', '=', data.accountId)
+            .where('id', '=', status.actor_id)
+            .executeTakeFirst()) ?? null);
+    const items = (status.payload as unknown[] | null) ?? [];
+    await setState(db, data, { status: 'working' });
+    const context: ItemContext = { account, actor: actor && actor.active && !actor.suspended ? actor : null };
+    if (status.actor_id !== null && !context.actor) {
+      return this.markFailed(data, 'The user who started this job can no longer act');
+    }
+
+    for (let index = status.progress; index < items.length; index += 1) {
+      const item = items[index] as never;
+      let result: ItemResult;
+      try {
+        result = await db.transaction().execute(async (tx) => {
+          const itemResult = await definition.run(tx, context, item, index);
+          await recordItem(tx, data, index, itemResult);
+          return itemResult;
+        });
+        continue;
+      } catch (error) {
+        if (error instanceof AlreadyRecorded) continue;
+        if (!(error instanceof AppError)) throw error; // infrastructure trouble: let pg-boss retry the job
+        result = definition.failure(item, index, error);
+      }
+      await db
+        .transaction()
+        .execute((tx) => recordItem(tx, data, index, result))
+        .catch((error: unknown) => {
+          if (!(error instanceof AlreadyRecorded)) throw error;
+        });
+    }
+    await setState(db, data, {
+      status: 'completed',
+      message: `Completed at ${new Date().toISOString()}`,
+      payload: null,
+      completed_at: new Date(),
+    });
+  }
+
+  private async markFailed(data: QueueData, message: string): Promise<void> {
+    await setState(this.database.db, data, { status: 'failed', message, payload: null, completed_at: new Date() });
+  }
+}
+
+/** Another run already committed this item: roll this attempt back and move on. */
+class AlreadyRecorded extends Error {}
+
+async function recordItem(tx: Executor, data: QueueData, index: number, result: ItemResult): Promise<void> {
+  // Guarded by progress so a re-run after a crash cannot apply or append the same item twice.
+  const updated = await tx
+    .updateTable('job_statuses')
+    .set({
+      progress: index + 1,
+      results: sql`results || ${JSON.stringify([result])}::jsonb` as never,
+      updated_at: new Date(),
+    })
+    .where('account_id', '=', data.accountId)
+    .where('id', '=', data.jobId)
+    .where('progress', '=', index)
+    .executeTakeFirst();
+  if (Number(updated.numUpdatedRows) !== 1) throw new AlreadyRecorded();
+}
+
+async function setState(
+  db: Executor,
+  data: QueueData,
+  patch: { status: JobStatusRow['status']; message?: string; payload?: null; completed_at?: Date },
+): Promise<void> {
+  await db
+    .updateTable('job_statuses')
+    .set({ ...patch, updated_at: new Date() })
+    .where('account_id', '=', data.accountId)
+    .where('id', '=', data.jobId)
+    .where('status', 'not in', ['completed', 'failed'])
+    .execute();
+}
+
+export async function findJobStatus(db: Executor, accountId: number, id: string): Promise<JobStatusRow | undefined> {
+  return db.selectFrom('job_statuses').selectAll().where('account_id', '=', accountId).where('id', '=', id).executeTakeFirst();
+}

@@ -1,0 +1,77 @@
+import type { FastifyBaseLogger } from 'fastify';
+import { buildApp, type App } from './app.ts';
+import type { Config } from './config.ts';
+import { openDatabase, type Database } from './db/database.ts';
+import { migrateToLatest } from './db/migrate.ts';
+import { Jobs } from './jobs/jobs.ts';
+import { userJobs } from './users/users.jobs.ts';
+
+export interface Runtime {
+  app: App;
+  database: Database;
+  jobs: Jobs;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  config: Config;
+  logger?: boolean | object;
+  /** PostgreSQL only: keep this instance's tables in their own schema (tests). */
+  schema?: string;
+  jobPollingSeconds?: number;
+}
+
+/** Opens the database, migrates it, starts the job workers and builds the app (not yet listening). */
+export async function startRuntime(options: StartOptions): Promise<Runtime> {
+  const { config } = options;
+  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, schema: options.schema });
+  let jobs: Jobs | undefined;
+  try {
+    await migrateToLatest(database.db);
+    jobs = new Jobs(database, {
+      soleProcess: database.kind === 'pglite',
+      ...(options.schema ? { schema: `${options.schema}_boss` } : {}),
+      ...(options.jobPollingSeconds ? { pollingIntervalSeconds: options.jobPollingSeconds } : {}),
+    });
+    for (const definition of userJobs) jobs.define(definition as never);
+    await jobs.start();
+    const app = await buildApp({ config, database, jobs, ...(options.logger !== undefined ? { logger: options.logger } : {}) });
+    const running = jobs;
+    let closed = false;
+    return {
+      app,
+      database,
+      jobs: running,
+      close: async () => {
+        if (closed) return;
+        closed = true;
+        await app.close();
+        await running.stop();
+        await database.close();
+      },
+    };
+  } catch (error) {
+    await jobs?.stop().catch(() => undefined);
+    await database.close();
+    throw error;
+  }
+}
+
+/** Closes cleanly on SIGINT/SIGTERM (PGlite must flush and release its lock). */
+export function closeOnSignals(runtime: Runtime, log: FastifyBaseLogger): void {
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    runtime
+      .close()
+      .then(() => process.exit(0))
+      .catch((error: unknown) => {
+        log.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      });
+  };
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.once('SIGTERM', () => stop('SIGTERM'));
+}

@@ -1,0 +1,97 @@
+import type { Account, IdentityType, Role } from '../db/tables.ts';
+import { audit } from '../audit/audit.ts';
+import { errors } from '../http/errors.ts';
+import { assertIdentityFree, insertIdentity, type NewIdentity } from '../identities/identities.repository.ts';
+import { authorize, type Actor } from '../policy/policy.ts';
+import type { UserInput } from './user-input.ts';
+import { findUserIdByExternalId, type Executor } from './users.repository.ts';
+
+export interface CreateOptions {
+  /** Bootstrap only: the account owner. */
+  owner?: boolean;
+  passwordHash?: string | null;
+}
+
+/**
+ * Creates one user with its identities. Runs inside the caller's transaction; the caller is
+ * an actor of the account (null for the system: bootstrap and CLI).
+ */
+export async function createUser(
+  tx: Executor,
+  account: Account,
+  actor: Actor | null,
+  input: UserInput,
+  options: CreateOptions = {},
+): Promise<number> {
+  const role: Role = input.columns.role ?? 'end-user';
+  if (actor) authorize.createUser(actor, role);
+
+  const identities = collectIdentities(input);
+  if (account.settings.require_email_on_create && !identities.some((identity) => identity.type === 'email')) {
+    throw errors.field('email', 'BlankValue', 'Email: cannot be blank (this account requires an email for new users)');
+  }
+  for (const identity of identities) {
+    await assertIdentityFree(tx, account.id, identity.type, identity.key, identity.type === 'email' ? 'email' : 'identities');
+  }
+  if (input.columns.external_id && (await findUserIdByExternalId(tx, account.id, input.columns.external_id)) !== undefined) {
+    throw errors.field('external_id', 'DuplicateValue', 'External id has already been taken');
+  }
+
+  const { user_fields, ...columns } = input.columns;
+  const row = await tx
+    .insertInto('users')
+    .values({
+      ...columns,
+      account_id: account.id,
+      name: columns.name ?? '',
+      role,
+      is_owner: options.owner === true,
+      user_fields: JSON.stringify(withoutNulls(user_fields ?? {})),
+      password_hash: options.passwordHash ?? null,
+      restricted_agent: role !== 'end-user' && Boolean(columns.ticket_restriction),
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+
+  for (const identity of identities) await insertIdentity(tx, account.id, row.id, identity);
+  await audit(tx, {
+    accountId: account.id,
+    actorId: actor?.id ?? null,
+    action: 'user.create',
+    targetType: 'user',
+    targetId: row.id,
+    changedFields: input.fields,
+  });
+  return row.id;
+}
+
+/**
+ * `email`, `phone` and `identities` of a create, deduplicated, with exactly one primary per
+ * type: an identity marked primary wins, else the `email`/`phone` shorthand, else the first.
+ */
+function collectIdentities(input: UserInput): NewIdentity[] {
+  const list: NewIdentity[] = [];
+  const verified = input.verified === true;
+  const add = (type: IdentityType, value: string, key: string, primary: boolean, identityVerified: boolean): void => {
+    const existing = list.find((identity) => identity.type === type && identity.key === key);
+    if (existing) {
+      existing.primary ||= primary;
+      existing.verified ||= identityVerified;
+      return;
+    }
+    list.push({ type, value, key, primary, verified: identityVerified });
+  };
+  if (input.email) add('email', input.email.value, input.email.key, false, verified);
+  if (input.phone) add('phone_number', input.phone.value, input.phone.key, false, verified);
+  for (const identity of input.identities) add(identity.type, identity.value, identity.key, identity.primary, identity.verified || verified);
+  for (const type of new Set(list.map((identity) => identity.type))) {
+    const ofType = list.filter((identity) => identity.type === type);
+    const chosen = ofType.find((identity) => identity.primary) ?? ofType[0];
+    for (const identity of ofType) identity.primary = identity === chosen;
+  }
+  return list;
+}
+
+export function withoutNulls(fields: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== null));
+}

@@ -1,0 +1,121 @@
+import { sql, type Expression, type ExpressionBuilder, type SqlBool } from 'kysely';
+import type { Db } from '../db/database.ts';
+import type { DB, UserRow, UsersTable } from '../db/tables.ts';
+import type { Kysely, Transaction } from 'kysely';
+
+export type Executor = Kysely<DB> | Transaction<DB>;
+
+/** A user row with what the API derives from its identities. */
+export type UserView = UserRow & { email: string | null; phone: string | null; verified: boolean };
+
+/**
+ * The one select every user read goes through: the row plus its primary email, primary phone
+ * and verification, as correlated sub-queries served by the partial primary-identity index.
+ */
+export function selectUsers(db: Executor, accountId: number) {
+  return db
+    .selectFrom('users as u')
+    .selectAll('u')
+    .select((eb) => [
+      eb
+        .selectFrom('user_identities as i')
+        .select('i.value')
+        .whereRef('i.account_id', '=', 'u.account_id')
+        .whereRef('i.user_id', '=', 'u.id')
+        .where('i.type', '=', 'email')
+        .where('i.primary', '=', true)
+        .as('email'),
+      eb
+        .selectFrom('user_identities as i')
+        .select('i.value')
+        .whereRef('i.account_id', '=', 'u.account_id')
+        .whereRef('i.user_id', '=', 'u.id')
+        .where('i.type', '=', 'phone_number')
+        .where('i.primary', '=', true)
+        .as('phone'),
+      eb
+        .exists(
+          eb
+            .selectFrom('user_identities as i')
+            .select(sql`1`.as('one'))
+            .whereRef('i.account_id', '=', 'u.account_id')
+            .whereRef('i.user_id', '=', 'u.id')
+            .where('i.verified', '=', true),
+        )
+        .as('verified'),
+    ])
+    .where('u.account_id', '=', accountId);
+}
+
+export async function findUser(db: Executor, accountId: number, id: number): Promise<UserView | undefined> {
+  return (await selectUsers(db, accountId).where('u.id', '=', id).executeTakeFirst()) as UserView | undefined;
+}
+
+export async function findUsersByIds(db: Executor, accountId: number, ids: number[]): Promise<UserView[]> {
+  if (ids.length === 0) return [];
+  return (await selectUsers(db, accountId).where('u.id', 'in', ids).orderBy('u.id').execute()) as UserView[];
+}
+
+export async function findUsersByExternalIds(db: Executor, accountId: number, externalIds: string[]): Promise<UserView[]> {
+  if (externalIds.length === 0) return [];
+  const keys = externalIds.map((value) => value.toLowerCase());
+  return (await selectUsers(db, accountId)
+    .where(sql<string>`lower(u.external_id)`, 'in', keys)
+    .orderBy('u.id')
+    .execute()) as UserView[];
+}
+
+/** The user who holds an identity (any identity, primary or not: inbound matching relies on it). */
+export async function findUserIdByIdentity(
+  db: Executor,
+  accountId: number,
+  type: string,
+  valueKey: string,
+): Promise<number | undefined> {
+  const row = await db
+    .selectFrom('user_identities')
+    .select('user_id')
+    .where('account_id', '=', accountId)
+    .where('type', '=', type as never)
+    .where('value_key', '=', valueKey)
+    .orderBy('id')
+    .executeTakeFirst();
+  return row?.user_id;
+}
+
+export async function findUserIdByExternalId(db: Executor, accountId: number, externalId: string): Promise<number | undefined> {
+  const row = await db
+    .selectFrom('users')
+    .select('id')
+    .where('account_id', '=', accountId)
+    .where(sql<string>`lower(external_id)`, '=', externalId.toLowerCase())
+    .executeTakeFirst();
+  return row?.id;
+}
+
+export interface UserFilter {
+  roles?: string[] | undefined;
+  externalId?: string | undefined;
+  permissionSet?: number | undefined;
+}
+
+export function userFilterExpression(filter: UserFilter) {
+  return (eb: ExpressionBuilder<DB & { u: UsersTable }, 'u'>): Expression<SqlBool> => {
+    const parts: Expression<SqlBool>[] = [];
+    if (filter.roles && filter.roles.length > 0) parts.push(eb('u.role', 'in', filter.roles as never[]));
+    if (filter.externalId !== undefined) parts.push(eb(sql<string>`lower(u.external_id)`, '=', filter.externalId.toLowerCase()));
+    if (filter.permissionSet !== undefined) parts.push(eb('u.custom_role_id', '=', filter.permissionSet));
+    return eb.and(parts);
+  };
+}
+
+export async function countAdmins(db: Executor, accountId: number): Promise<number> {
+  const row = await db
+    .selectFrom('users')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('account_id', '=', accountId)
+    .where('role', '=', 'admin')
+    .where('active', '=', true)
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
