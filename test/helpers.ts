@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import { sql } from 'kysely';
-import type { LightMyRequestResponse } from 'fastify';
+import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { loadConfig } from '../src/config.ts';
 import { ensureAccount } from '../src/accounts/bootstrap.ts';
 import { issueApiToken } from '../src/auth/api-tokens.ts';
@@ -42,9 +42,9 @@ export function basic(login: string, secret: string): Record<string, string> {
  * One runtime per test file: in-memory PGlite, or a private schema on the PostgreSQL server
  * when DATABASE_URL is set, so files never see each other's rows.
  */
-export async function createTestApp(): Promise<TestApp> {
+export async function createTestApp(options: { rateLimitPerMinute?: number; baseDomain?: string } = {}): Promise<TestApp> {
   const schema = onPostgres ? `t_${crypto.randomBytes(6).toString('hex')}` : undefined;
-  const config = { ...loadConfig({ DATA_DIR: 'memory://', ...(onPostgres ? { DATABASE_URL: process.env.DATABASE_URL } : {}) }), rateLimitPerMinute: 0 };
+  const config = { ...loadConfig({ DATA_DIR: 'memory://', ...(onPostgres ? { DATABASE_URL: process.env.DATABASE_URL } : {}) }), rateLimitPerMinute: options.rateLimitPerMinute ?? 0, baseDomain: options.baseDomain };
   config.dataDir = 'memory://';
   const runtime = await startRuntime({ config, ...(schema ? { schema } : {}), jobPollingSeconds: 0.5 });
   const db = runtime.database.db;
@@ -66,7 +66,7 @@ export async function createTestApp(): Promise<TestApp> {
     async request(method, url, options = {}) {
       const as = options.as === undefined ? app.owner : options.as;
       const headers: Record<string, string> = { ...(as ? as.headers : {}), ...(options.headers ?? {}) };
-      const init: Parameters<typeof runtime.app.inject>[0] = { method: method as 'GET', url, headers };
+      const init: InjectOptions = { method: method as 'GET', url, headers };
       if (options.body !== undefined) {
         init.payload = typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
         headers['content-type'] ??= 'application/json';
