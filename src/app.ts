@@ -12,7 +12,7 @@ import qs from 'qs';
 import secureJson from 'secure-json-parse';
 import type { Config } from './config.ts';
 import type { Database } from './db/database.ts';
-import { AccountCache, subdomainFromHost } from './accounts/resolve-account.ts';
+import { type AccountCache, subdomainFromHost } from './accounts/resolve-account.ts';
 import { authenticate, hasScopeFor } from './auth/authenticate.ts';
 import { AppError, errors, registerErrorHandling, sendError } from './http/errors.ts';
 import { RateLimiter } from './http/rate-limit.ts';
@@ -49,7 +49,7 @@ const logSerializers = {
   }),
 };
 
-export async function buildApp(services: Omit<Services, 'accounts'> & { logger?: boolean | object }): Promise<App> {
+export async function buildApp(services: Services & { logger?: boolean | object }): Promise<App> {
   const { config, database } = services;
   const app = Fastify({
     logger: services.logger === undefined ? false : services.logger === true ? { level: config.logLevel, serializers: logSerializers } : services.logger,
@@ -64,8 +64,8 @@ export async function buildApp(services: Omit<Services, 'accounts'> & { logger?:
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
 
-  const accounts = new AccountCache(database.db);
-  const all: Services = { ...services, accounts };
+  const { accounts } = services;
+  const all: Services = services;
   const limiter = config.rateLimitPerMinute > 0 ? new RateLimiter(config.rateLimitPerMinute) : null;
 
   registerErrorHandling(app);

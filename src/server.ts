@@ -1,4 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
+import { AccountCache } from './accounts/resolve-account.ts';
 import { buildApp, type App } from './app.ts';
 import type { Config } from './config.ts';
 import { openDatabase, type Database } from './db/database.ts';
@@ -8,6 +9,7 @@ import { userJobs } from './users/users.jobs.ts';
 
 export interface Runtime {
   app: App;
+  accounts: AccountCache;
   database: Database;
   jobs: Jobs;
   close(): Promise<void>;
@@ -35,11 +37,13 @@ export async function startRuntime(options: StartOptions): Promise<Runtime> {
     });
     for (const definition of userJobs) jobs.define(definition as never);
     await jobs.start();
-    const app = await buildApp({ config, database, jobs, ...(options.logger !== undefined ? { logger: options.logger } : {}) });
+    const accounts = new AccountCache(database.db);
+    const app = await buildApp({ config, database, jobs, accounts, ...(options.logger !== undefined ? { logger: options.logger } : {}) });
     const running = jobs;
     let closed = false;
     return {
       app,
+      accounts,
       database,
       jobs: running,
       close: async () => {

@@ -93,6 +93,7 @@ export async function createTestApp(options: { rateLimitPerMinute?: number; base
       await runtime.jobs.stop();
       await sql`TRUNCATE accounts, users, user_identities, api_tokens, oauth_clients, oauth_tokens, audit_events, job_statuses RESTART IDENTITY CASCADE`.execute(db);
       await runtime.jobs.start();
+      runtime.accounts.clear();
       const fresh = await bootstrap();
       app.account = fresh.account;
       app.owner = fresh.owner;

@@ -47,4 +47,8 @@ export class AccountCache {
   forget(subdomain: string): void {
     this.entries.delete(subdomain);
   }
+
+  clear(): void {
+    this.entries.clear();
+  }
 }

@@ -68,10 +68,16 @@ function fromFastifyError(error: FastifyError): AppError | undefined {
   if (error.validation) {
     const where = error.validationContext ?? 'request';
     const first = error.validation[0];
+    const params = (first?.params ?? {}) as { missingProperty?: string };
+    if (first?.keyword === 'required' && params.missingProperty && (first.instancePath ?? '') === '') {
+      return errors.missingParameter(params.missingProperty);
+    }
+    if (where === 'body' && (first?.instancePath ?? '') === '' && first?.keyword === 'type') {
+      return errors.badRequest('The request body must be a JSON object', 'ParameterMissing');
+    }
     const path = first?.instancePath ? first.instancePath.replace(/^\//, '').replaceAll('/', '.') : '';
     const message = first?.message ?? 'is invalid';
-    const missing = first?.keyword === 'required' ? ` (${String((first.params as { missingProperty?: string }).missingProperty)})` : '';
-    return errors.badRequest(`Invalid ${where}${path ? ` ${path}` : ''}: ${message}${missing}`);
+    return errors.badRequest(`Invalid ${where}${path ? ` ${path}` : ''}: ${message}`);
   }
   switch (error.code) {
     case 'FST_ERR_CTP_INVALID_JSON_BODY':

@@ -97,7 +97,9 @@ export function urlWith(request: FastifyRequest, replace: Record<string, string 
   const url = new URL(request.url, `${request.protocol}://${request.host}`);
   for (const key of [...drop, ...Object.keys(replace)]) url.searchParams.delete(key);
   for (const [key, value] of Object.entries(replace)) if (value !== undefined) url.searchParams.set(key, value);
-  return url.toString();
+  // Scheme and host exactly as the client sent them (URL would drop a default port), so the
+  // link keeps the prefix the client is configured with.
+  return `${request.protocol}://${request.host}${url.pathname}${url.search}`;
 }
 
 export function cursorPage<T>(
