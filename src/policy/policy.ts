@@ -41,12 +41,13 @@ export const authorize = {
   },
   /**
    * Agents manage end users (and their own profile); admins manage everyone; only the owner
-   * touches another admin's email or password; nobody changes their own role (or the owner's).
+   * touches another admin's email or password; nobody changes their own role (or the owner's),
+   * nor suspends themselves (an owner doing so would lock the whole account out).
    */
   updateUser(actor: Actor, target: Target, fields: string[]): void {
     const self = actor.id === target.id;
     if (self) {
-      allow(!fields.includes('role') && !fields.includes('custom_role_id'));
+      allow(!fields.includes('role') && !fields.includes('custom_role_id') && !fields.includes('suspended'));
       if (!isStaff(actor)) allow(fields.every((field) => END_USER_SELF_FIELDS.has(field)));
       return;
     }
