@@ -131,7 +131,7 @@ function takeLock(dataDir: string): () => void {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const holder = Number(fs.readFileSync(lockPath, 'utf8').trim());
-      if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && isAlive(holder)) {
+      if (Number.isInteger(holder) && holder > 0 && isAlive(holder)) {
         throw new DatabaseStartError(
           `The data directory ${dataDir} is in use by another Roster process (pid ${holder}). ` +
             'Stop it first, or start this one with another DATA_DIR.',

@@ -11,6 +11,13 @@ import type { Executor } from '../users/users.repository.ts';
 export const MAX_OPEN_JOBS = 30;
 const QUEUE = 'roster-item-jobs';
 const DEAD_LETTER = 'roster-item-jobs-dead';
+/**
+ * A job still active after this long is presumed cut off (its process died) and is run again.
+ * Safe even if it was merely slow: each item commits with a progress guard, so two runs of one
+ * job cannot apply an item twice. Shared PostgreSQL deployments resume crashed jobs after this;
+ * the embedded database (one process) resumes them at start-up.
+ */
+const ITEM_JOB_EXPIRY_SECONDS = 120;
 
 export interface ItemResult {
   [key: string]: unknown;
@@ -88,7 +95,7 @@ export class Jobs {
     await this.boss.createQueue(DEAD_LETTER);
     // Retries cover transient failures (database restarts); the dead-letter queue makes a job that
     // exhausted them visibly failed instead of silently gone.
-    await this.boss.createQueue(QUEUE, { name: QUEUE, retryLimit: 5, retryDelay: 2, retryBackoff: true, expireInSeconds: 600, deadLetter: DEAD_LETTER });
+    await this.boss.createQueue(QUEUE, { name: QUEUE, retryLimit: 5, retryDelay: 2, retryBackoff: true, expireInSeconds: ITEM_JOB_EXPIRY_SECONDS, deadLetter: DEAD_LETTER });
     if (this.options.soleProcess) await this.resumeInterrupted();
     this.started = true;
     if (this.options.work === false) return;

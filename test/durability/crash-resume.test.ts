@@ -1,0 +1,96 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+/**
+ * The start contract and job durability, end to end: a real `roster serve` process on the
+ * embedded database, killed with SIGKILL in the middle of a bulk job, then started again.
+ */
+const root = path.resolve(import.meta.dirname, '../..');
+const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'roster-crash-'));
+const children: ChildProcess[] = [];
+
+afterAll(() => {
+  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+  fs.rmSync(dataDir, { recursive: true, force: true });
+});
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+async function start(port: number): Promise<{ child: ChildProcess; output: () => string }> {
+  const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', ROSTER_OWNER_EMAIL: 'owner@crash.test' };
+  delete env.DATABASE_URL;
+  delete env.ROSTER_OWNER_PASSWORD;
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const deadline = Date.now() + 90_000;
+  while (!output.includes('Roster is running')) {
+    if (child.exitCode !== null) throw new Error(`server exited: ${output}`);
+    if (Date.now() > deadline) throw new Error(`server did not start: ${output}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return { child, output: () => output };
+}
+
+describe('roster serve on the embedded database', () => {
+  it('prints the sign-in once, survives SIGKILL mid-job, resumes the job exactly once, and closes cleanly on SIGTERM', async () => {
+    const port = await freePort();
+    const first = await start(port);
+    const printed = first.output();
+    expect(printed).toContain('sign in as: owner@crash.test');
+    const token = /API token: +(\S+)/.exec(printed)?.[1];
+    expect(token).toBeDefined();
+    const headers = { authorization: `Basic ${Buffer.from(`owner@crash.test/token:${token}`).toString('base64')}`, 'content-type': 'application/json' };
+    const base = `http://127.0.0.1:${port}/api/v2`;
+
+    // A bulk job large enough to catch in the middle.
+    const users = Array.from({ length: 100 }, (_, i) => ({ name: `Crash ${i}`, email: `crash${i}@crash.test`, phone: `+1415555${String(1000 + i)}`, tags: ['a', 'b'] }));
+    const queued = await (await fetch(`${base}/users/create_many`, { method: 'POST', headers, body: JSON.stringify({ users }) })).json();
+    const jobId = queued.job_status.id as string;
+    let progress = 0;
+    for (let i = 0; i < 2000 && progress === 0; i += 1) {
+      const status = await (await fetch(`${base}/job_statuses/${jobId}`, { headers })).json();
+      progress = status.job_status.progress;
+      if (progress === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    first.child.kill('SIGKILL');
+    await new Promise((resolve) => first.child.once('exit', resolve));
+    expect(progress).toBeGreaterThan(0);
+    expect(progress).toBeLessThan(100); // really cut off in the middle
+    expect(fs.existsSync(path.join(dataDir, 'roster.lock'))).toBe(true); // a crash leaves its lock behind
+
+    const second = await start(port);
+    expect(second.output()).not.toContain('sign in as'); // printed only on the first start
+    let job: { status: string; progress: number; results: { index: number; success: boolean }[] } | undefined;
+    for (let i = 0; i < 600; i += 1) {
+      job = (await (await fetch(`${base}/job_statuses/${jobId}`, { headers })).json()).job_status;
+      if (job?.status === 'completed' || job?.status === 'failed') break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(job?.status).toBe('completed');
+    expect(job?.progress).toBe(100);
+    expect(job?.results.map((result) => result.index)).toEqual(Array.from({ length: 100 }, (_, i) => i));
+    expect(job?.results.every((result) => result.success)).toBe(true);
+    const count = await (await fetch(`${base}/users/count`, { headers })).json();
+    expect(count.count.value).toBe(101);
+
+    second.child.kill('SIGTERM');
+    const code = await new Promise((resolve) => second.child.once('exit', resolve));
+    expect(code).toBe(0);
+    expect(fs.existsSync(path.join(dataDir, 'roster.lock'))).toBe(false);
+  }, 240_000);
+});
