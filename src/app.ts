@@ -14,7 +14,7 @@ import type { Config } from './config.ts';
 import type { Database } from './db/database.ts';
 import { type AccountCache, subdomainFromHost } from './accounts/resolve-account.ts';
 import { authenticate, hasScopeFor } from './auth/authenticate.ts';
-import { AppError, errors, registerErrorHandling, sendError } from './http/errors.ts';
+import { AppError, errors, registerErrorHandling } from './http/errors.ts';
 import { RateLimiter } from './http/rate-limit.ts';
 import type { Jobs } from './jobs/jobs.ts';
 import './http/context.ts';
@@ -146,6 +146,5 @@ export async function buildApp(services: Services & { logger?: boolean | object 
     return payload;
   });
 
-  void sendError;
   return app;
 }

@@ -1,6 +1,6 @@
 import type { IdentityType, Role } from '../db/tables.ts';
 import { errors, type ErrorDetails } from '../http/errors.ts';
-import { identityLabel, isIdentityType, normalizeIdentity } from '../identities/identity-values.ts';
+import { isIdentityType, normalizeIdentity } from '../identities/identity-values.ts';
 import { canonicalLocale, localeById, normalizeTags, resolveTimeZone } from './profile-values.ts';
 
 export interface IdentityInput {
@@ -228,4 +228,3 @@ export function parseUserInput(raw: unknown, mode: 'create' | 'update'): UserInp
   return result;
 }
 
-export { identityLabel };

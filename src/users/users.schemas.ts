@@ -50,8 +50,6 @@ export const UserBody = Type.Object({ user: UserObject }, { additionalProperties
 export const UsersBody = Type.Object({ users: Type.Array(UserObject, { maxItems: 100 }) }, { additionalProperties: true });
 
 export const UserEnvelope = Type.Object({ user: UserResponse });
-export const UsersEnvelope = (extra: Record<string, ReturnType<typeof Type.Optional>>) =>
-  Type.Object({ users: Type.Array(UserResponse), ...extra });
 
 export const ListUsersQuery = Type.Object(
   {
