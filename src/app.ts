@@ -111,10 +111,6 @@ export async function buildApp(services: Services & { logger?: boolean | object 
       reply.header('X-Rate-Limit-Remaining', String(remaining));
       if (retryAfterSeconds !== null) throw errors.rateLimited(retryAfterSeconds);
     }
-    if (request.url === '/api/v2/openapi.json') {
-      request.ctx = { account, user: null, method: 'anonymous', scopes: null };
-      return;
-    }
     const credentials = await authenticate(database.db, account, request.headers.authorization);
     request.ctx = { account, ...credentials };
     if (!hasScopeFor(request.method, credentials.scopes)) throw errors.forbidden();
@@ -124,11 +120,11 @@ export async function buildApp(services: Services & { logger?: boolean | object 
   app.addHook('preValidation', async (request) => {
     if (!request.url.startsWith('/api/v2') || !request.ctx) return;
     if (request.routeOptions.config?.auth === 'optional') return;
-    if (request.url === '/api/v2/openapi.json') return;
     if (!request.ctx.user) throw errors.unauthenticated();
   });
 
-  app.get('/api/v2/openapi.json', { schema: { hide: true }, config: { auth: 'optional' } }, async () => app.swagger());
+  // Served as /api/v2/openapi.json: the `.json` suffix is stripped before routing, as on every path.
+  app.get('/api/v2/openapi', { schema: { hide: true }, config: { auth: 'optional' } }, async () => app.swagger());
   app.get('/', { schema: { hide: true } }, async (_request, reply) => reply.redirect('/api/docs'));
 
   await app.register(async (api) => {
