@@ -62,6 +62,9 @@ export interface JobsOptions {
   schema?: string;
   pollingIntervalSeconds?: number;
   work?: boolean;
+  /** Attempts after the first, and the first delay (doubling); defaults 5 and 2 s. */
+  retryLimit?: number;
+  retryDelaySeconds?: number;
 }
 
 export class Jobs {
@@ -95,7 +98,16 @@ export class Jobs {
     await this.boss.createQueue(DEAD_LETTER);
     // Retries cover transient failures (database restarts); the dead-letter queue makes a job that
     // exhausted them visibly failed instead of silently gone.
-    await this.boss.createQueue(QUEUE, { name: QUEUE, retryLimit: 5, retryDelay: 2, retryBackoff: true, expireInSeconds: ITEM_JOB_EXPIRY_SECONDS, deadLetter: DEAD_LETTER });
+    const queue = {
+      name: QUEUE,
+      retryLimit: this.options.retryLimit ?? 5,
+      retryDelay: this.options.retryDelaySeconds ?? 2,
+      retryBackoff: true,
+      expireInSeconds: ITEM_JOB_EXPIRY_SECONDS,
+      deadLetter: DEAD_LETTER,
+    };
+    await this.boss.createQueue(QUEUE, queue);
+    await this.boss.updateQueue(QUEUE, queue);
     if (this.options.soleProcess) await this.resumeInterrupted();
     this.started = true;
     if (this.options.work === false) return;
