@@ -8,14 +8,16 @@ import Fastify, {
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
 import qs from 'qs';
 import secureJson from 'secure-json-parse';
 import type { Config } from './config.ts';
 import type { Database } from './db/database.ts';
 import { type AccountCache, subdomainFromHost } from './accounts/resolve-account.ts';
 import { authenticate, hasScopeFor } from './auth/authenticate.ts';
-import { AppError, errors, registerErrorHandling } from './http/errors.ts';
+import { AppError, errors, registerErrorHandling, sendError, toAppError } from './http/errors.ts';
 import { RateLimiter } from './http/rate-limit.ts';
+import { errorResponses } from './http/schemas.ts';
 import type { Jobs } from './jobs/jobs.ts';
 import './http/context.ts';
 import { usersRoutes } from './users/users.routes.ts';
@@ -61,6 +63,10 @@ export async function buildApp(services: Services & { logger?: boolean | object 
       querystringParser: (raw: string) => qs.parse(raw, { depth: 2, arrayLimit: 100, parameterLimit: 200, allowDots: false }),
     },
     bodyLimit: 10 * 1024 * 1024,
+    // Errors raised before routing (an undecodable URL) skip the error handler: give them the same body.
+    frameworkErrors: (error, _request, reply) => {
+      sendError(reply, toAppError(error) ?? errors.badRequest('The request URL is malformed'));
+    },
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
 
@@ -124,7 +130,22 @@ export async function buildApp(services: Services & { logger?: boolean | object 
   });
 
   // Served as /api/v2/openapi.json: the `.json` suffix is stripped before routing, as on every path.
-  app.get('/api/v2/openapi', { schema: { hide: true }, config: { auth: 'optional' } }, async () => app.swagger());
+  app.get('/api/v2/openapi', {
+    config: { auth: 'optional' },
+    schema: {
+      tags: ['Documentation'],
+      summary: 'This OpenAPI 3 document (also at /api/docs/json)',
+      response: {
+        200: Type.Object({ openapi: Type.String() }, { additionalProperties: true, description: 'An OpenAPI 3 document' }),
+        ...errorResponses,
+      },
+    },
+  }, async () => {
+    const document = app.swagger();
+    // Registered with `openapi: '3.0.3'` above, so never the Swagger 2 shape.
+    if (!('openapi' in document)) throw new Error('The API document is not OpenAPI 3');
+    return document;
+  });
   app.get('/', { schema: { hide: true } }, async (_request, reply) => reply.redirect('/api/docs'));
 
   await app.register(async (api) => {

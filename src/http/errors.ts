@@ -109,6 +109,7 @@ function fromPgError(error: PgError): AppError | undefined {
     case '22003': // numeric_value_out_of_range
     case '22001': // string_data_right_truncation
     case '22021': // character_not_in_repertoire (e.g. NUL bytes)
+    case '22P05': // untranslatable_character (a \u0000 in a jsonb value)
     case '54000': // program_limit_exceeded (e.g. an index row too large)
       return errors.badRequest('A value in the request is out of range or malformed');
     case '40001':

@@ -125,7 +125,7 @@ export async function identitiesRoutes(app: App, { database }: Services): Promis
   });
 
   app.put(`${base}/:user_identity_id/request_verification`, {
-    schema: { tags, summary: 'Send a verification email to an email identity', params: Params, response: { 200: Type.Null(), ...errorResponses } },
+    schema: { tags, summary: 'Send a verification email to an email identity', params: Params, response: { 200: Type.Null({ description: 'Empty response' }), ...errorResponses } },
   }, async (request, reply) => {
     const actor = requireUser(request);
     const { user_id: userId, user_identity_id: id } = request.params as { user_id: number; user_identity_id: number };

@@ -46,7 +46,7 @@ export async function passwordsRoutes(app: App, { database }: Services): Promise
   const db = database.db;
 
   app.post('/api/v2/users/:user_id/password', {
-    schema: { tags, summary: 'Set a user\'s password (admins; an admin\'s only by the owner)', params: Params, body: Body, response: { 200: Type.Null(), ...errorResponses } },
+    schema: { tags, summary: 'Set a user\'s password (admins; an admin\'s only by the owner)', params: Params, body: Body, response: { 200: Type.Null({ description: 'Empty response' }), ...errorResponses } },
   }, async (request, reply) => {
     const actor = requireUser(request);
     const target = await findUser(db, request.ctx.account.id, request.params.user_id as number);
@@ -58,7 +58,7 @@ export async function passwordsRoutes(app: App, { database }: Services): Promise
   });
 
   app.put('/api/v2/users/:user_id/password', {
-    schema: { tags, summary: 'Change your own password', params: Params, body: Body, response: { 200: Type.Null(), ...errorResponses } },
+    schema: { tags, summary: 'Change your own password', params: Params, body: Body, response: { 200: Type.Null({ description: 'Empty response' }), ...errorResponses } },
   }, async (request, reply) => {
     const actor = requireUser(request);
     const target = await findUser(db, request.ctx.account.id, request.params.user_id as number);
