@@ -204,6 +204,9 @@ export class Jobs {
     }
 
     for (let index = status.progress; index < items.length; index += 1) {
+      // The embedded database answers through promises alone, never through I/O: without this
+      // yield a long job would hold the event loop and starve every API request until it ends.
+      await new Promise((resolve) => setImmediate(resolve));
       const item = items[index] as never;
       let result: ItemResult;
       try {
