@@ -1,4 +1,5 @@
 import net from 'node:net';
+import { errors } from '../http/errors.ts';
 import type { Db } from '../db/database.ts';
 import type { Account } from '../db/tables.ts';
 import { DEFAULT_SUBDOMAIN, findAccountBySubdomain } from './accounts.repository.ts';
@@ -10,6 +11,7 @@ import { DEFAULT_SUBDOMAIN, findAccountBySubdomain } from './accounts.repository
 export function subdomainFromHost(hostHeader: string | undefined, baseDomain: string | undefined): string {
   if (!hostHeader) return DEFAULT_SUBDOMAIN;
   let host = hostHeader.trim().toLowerCase();
+  if (!isWellFormedHost(host)) throw errors.badRequest('The Host header is malformed');
   if (host.startsWith('[')) return DEFAULT_SUBDOMAIN; // bracketed IPv6
   host = host.replace(/:\d*$/, '').replace(/\.$/, '');
   if (net.isIP(host)) return DEFAULT_SUBDOMAIN;
@@ -21,6 +23,11 @@ export function subdomainFromHost(hostHeader: string | undefined, baseDomain: st
     }
   }
   return DEFAULT_SUBDOMAIN;
+}
+
+/** A host name or IP with an optional port; anything else would end up in the links we return. */
+function isWellFormedHost(host: string): boolean {
+  return /^(?:\[[0-9a-f:.]+\]|[a-z0-9](?:[a-z0-9.-]{0,252}))(?::\d{1,5})?$/.test(host);
 }
 
 const TTL_MS = 5_000;

@@ -83,8 +83,19 @@ export async function updateIdentity(tx: Executor, account: Account, actor: Acto
 }
 
 export async function deleteIdentity(tx: Executor, account: Account, actor: Actor, userId: number, id: number): Promise<void> {
-  await target(tx, account, actor, userId);
+  const user = await target(tx, account, actor, userId);
   const identity = await identityOf(tx, account, userId, id);
+  // Agents and admins sign in with an email: taking their last one would lock them out.
+  if (identity.type === 'email' && user.role !== 'end-user') {
+    const emails = await tx
+      .selectFrom('user_identities')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('account_id', '=', account.id)
+      .where('user_id', '=', userId)
+      .where('type', '=', 'email')
+      .executeTakeFirstOrThrow();
+    if (Number(emails.n) <= 1) throw errors.field('base', 'InvalidValue', 'The only email address of an agent or admin cannot be deleted');
+  }
   await tx.deleteFrom('user_identities').where('account_id', '=', account.id).where('id', '=', id).execute();
   if (identity.primary) await promoteOldest(tx, account.id, userId, identity.type);
   await touchUser(tx, account.id, userId);

@@ -150,3 +150,16 @@ describe('user identities', () => {
     expect(JSON.stringify(events)).not.toContain('audit-me');
   });
 });
+
+describe('identity rules that protect sign-in', () => {
+  it('refuses to delete the only email of an agent or admin, but not of an end user', async () => {
+    const agent = await t.user({ role: 'agent' });
+    const [agentEmail] = await list(agent.id);
+    const refused = await t.request('DELETE', path(agent.id, `/${agentEmail?.id}`));
+    expect(refused.statusCode).toBe(422);
+    expect(refused.json().details.base[0].error).toBe('InvalidValue');
+    const endUserId = await newUser({ email: 'solo@roster.test' });
+    const [endUserEmail] = await list(endUserId);
+    expect((await t.request('DELETE', path(endUserId, `/${endUserEmail?.id}`))).statusCode).toBe(204);
+  });
+});

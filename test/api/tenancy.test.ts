@@ -75,6 +75,14 @@ describe('Account resolution by host', () => {
     const me = await t.request('GET', '/api/v2/users/me', { as: null, headers: { host: 'nope.localhost' } });
     expectNotFound(me);
   });
+
+  it('answers 400 for a malformed Host instead of echoing it into links', async () => {
+    for (const host of ['exa mple', 'a/b', 'evil.test"><script>', 'x..y:99999999']) {
+      const response = await t.request('GET', '/api/v2/users/me', { headers: { host } });
+      expect(response.statusCode).toBe(400);
+      expect(response.json().error).toBe('InvalidParameter');
+    }
+  });
 });
 
 describe('Credentials do not cross accounts', () => {
