@@ -119,14 +119,9 @@ export async function buildApp(services: Services & { logger?: boolean | object 
     }
     const credentials = await authenticate(database.db, account, request.headers.authorization);
     request.ctx = { account, ...credentials };
+    // Authentication is required unless the route says otherwise; refused before the body is read.
+    if (!credentials.user && request.routeOptions.config?.auth !== 'optional') throw errors.unauthenticated();
     if (!hasScopeFor(request.method, credentials.scopes)) throw errors.forbidden();
-  });
-
-  // Authentication is required unless a route says otherwise; checked once the route is known.
-  app.addHook('preValidation', async (request) => {
-    if (!request.url.startsWith('/api/v2') || !request.ctx) return;
-    if (request.routeOptions.config?.auth === 'optional') return;
-    if (!request.ctx.user) throw errors.unauthenticated();
   });
 
   // Served as /api/v2/openapi.json: the `.json` suffix is stripped before routing, as on every path.
