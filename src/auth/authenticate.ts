@@ -1,12 +1,13 @@
+import { sql } from 'kysely';
 import type { Db } from '../db/database.ts';
-import type { Account } from '../db/tables.ts';
+import type { Account, UserRow } from '../db/tables.ts';
 import type { AuthMethod } from '../http/context.ts';
 import { errors } from '../http/errors.ts';
-import { findUser, findUserIdByIdentity, type UserView } from '../users/users.repository.ts';
+import { findUser, findUserIdByIdentity } from '../users/users.repository.ts';
 import { hashToken, verifyPassword } from './secrets.ts';
 
 export interface Credentials {
-  user: UserView | null;
+  user: UserRow | null;
   method: AuthMethod;
   scopes: string[] | null;
 }
@@ -38,15 +39,27 @@ async function basic(db: Db, account: Account, encoded: string): Promise<Credent
 
   if (login.toLowerCase().endsWith('/token')) {
     const email = login.slice(0, -'/token'.length);
-    const token = await db
-      .selectFrom('api_tokens')
-      .select('id')
-      .where('account_id', '=', account.id)
-      .where('token_hash', '=', hashToken(secret))
-      .where('active', '=', true)
+    // One statement on the hot path: the user holding this email, provided the account has this
+    // active token. No row (unknown token or email) and a locked-out user are the same 401.
+    const user = await db
+      .selectFrom('users as u')
+      .innerJoin('user_identities as i', (join) => join.onRef('i.account_id', '=', 'u.account_id').onRef('i.user_id', '=', 'u.id'))
+      .selectAll('u')
+      .where('u.account_id', '=', account.id)
+      .where('i.type', '=', 'email')
+      .where('i.value_key', '=', email.trim().toLowerCase())
+      .where((eb) =>
+        eb.exists(
+          eb
+            .selectFrom('api_tokens as t')
+            .select(sql`1`.as('one'))
+            .where('t.account_id', '=', account.id)
+            .where('t.token_hash', '=', hashToken(secret))
+            .where('t.active', '=', true),
+        ),
+      )
       .executeTakeFirst();
-    if (!token) throw errors.unauthenticated();
-    const user = await activeUserByEmail(db, account.id, email);
+    if (!user || !canSignIn(user)) throw errors.unauthenticated();
     return { user, method: 'api_token', scopes: null };
   }
 
@@ -69,13 +82,6 @@ async function bearer(db: Db, account: Account, token: string): Promise<Credenti
   const user = await findUser(db, account.id, row.user_id);
   if (!user || !canSignIn(user)) throw errors.unauthenticated();
   return { user, method: 'oauth', scopes: row.scopes };
-}
-
-async function activeUserByEmail(db: Db, accountId: number, email: string): Promise<UserView> {
-  const userId = await findUserIdByIdentity(db, accountId, 'email', email.trim().toLowerCase());
-  const user = userId === undefined ? undefined : await findUser(db, accountId, userId);
-  if (!user || !canSignIn(user)) throw errors.unauthenticated();
-  return user;
 }
 
 /** Suspended and deleted users are locked out of every credential type. */

@@ -51,8 +51,18 @@ export function resolveTimeZone(raw: string): { timeZone: string; iana: string }
   }
 }
 
+// Presenting a user resolves its stored zone; an IANA name costs an Intl.DateTimeFormat (~80 µs).
+const ianaByZone = new Map<string, string>();
+
 export function ianaTimeZone(timeZone: string | null): string {
-  return (timeZone ? resolveTimeZone(timeZone)?.iana : undefined) ?? 'Etc/UTC';
+  if (!timeZone) return 'Etc/UTC';
+  let iana = ianaByZone.get(timeZone);
+  if (iana === undefined) {
+    iana = resolveTimeZone(timeZone)?.iana ?? 'Etc/UTC';
+    if (ianaByZone.size >= 1000) ianaByZone.clear();
+    ianaByZone.set(timeZone, iana);
+  }
+  return iana;
 }
 
 /** Zendesk tags: lower-case, no spaces (a space-separated string is several tags), no duplicates. */

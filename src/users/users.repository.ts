@@ -33,14 +33,17 @@ export function selectUsers(db: Executor, accountId: number) {
         .where('i.type', '=', 'phone_number')
         .where('i.primary', '=', true)
         .as('phone'),
-      eb
-        .exists(
+      // An aggregate, not EXISTS: the planner turns a correlated EXISTS into a hashed subplan that
+      // reads every verified identity of the table whenever it expects many rows — as for a page
+      // of the list, before its LIMIT (bench/RESULTS.md). An aggregate is probed per user.
+      eb.fn
+        .coalesce(
           eb
             .selectFrom('user_identities as i')
-            .select(sql`1`.as('one'))
+            .select((sub) => sub.fn<boolean>('bool_or', ['i.verified']).as('any_verified'))
             .whereRef('i.account_id', '=', 'u.account_id')
-            .whereRef('i.user_id', '=', 'u.id')
-            .where('i.verified', '=', true),
+            .whereRef('i.user_id', '=', 'u.id'),
+          sql<boolean>`false`,
         )
         .as('verified'),
     ])
