@@ -145,6 +145,99 @@ export interface JobStatusesTable {
   completed_at: NullableTimestamp;
 }
 
+export interface GroupsTable {
+  account_id: number;
+  id: Generated<number>;
+  name: string;
+  description: Generated<string>;
+  is_public: Generated<boolean>;
+  is_default: Generated<boolean>;
+  deleted_at: NullableTimestamp;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
+export interface GroupMembershipsTable {
+  account_id: number;
+  id: Generated<number>;
+  user_id: number;
+  group_id: number;
+  is_default: Generated<boolean>;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
+export interface CustomRolesTable {
+  account_id: number;
+  id: Generated<number>;
+  name: string;
+  description: Generated<string>;
+  role_type: Generated<number>;
+  configuration: Json<Record<string, unknown>>;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
+export interface OrganizationsTable {
+  account_id: number;
+  id: Generated<number>;
+  name: string;
+  details: string | null;
+  notes: string | null;
+  /** Lower-cased. */
+  domain_names: ColumnType<string[], string[] | undefined, string[]>;
+  tags: ColumnType<string[], string[] | undefined, string[]>;
+  external_id: string | null;
+  group_id: number | null;
+  shared_tickets: Generated<boolean>;
+  shared_comments: Generated<boolean>;
+  organization_fields: Json<Record<string, unknown>>;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
+export interface OrganizationMembershipsTable {
+  account_id: number;
+  id: Generated<number>;
+  user_id: number;
+  organization_id: number;
+  is_default: Generated<boolean>;
+  view_tickets: Generated<boolean>;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
+export type CustomFieldOwner = 'user' | 'organization';
+export const customFieldTypes = ['text', 'textarea', 'checkbox', 'date', 'integer', 'decimal', 'dropdown', 'regexp'] as const;
+export type CustomFieldType = (typeof customFieldTypes)[number];
+
+export interface CustomFieldsTable {
+  account_id: number;
+  id: Generated<number>;
+  owner: CustomFieldOwner;
+  key: string;
+  type: CustomFieldType;
+  title: string;
+  description: Generated<string>;
+  position: Generated<number>;
+  active: Generated<boolean>;
+  regexp_for_validation: string | null;
+  tag: string | null;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
+export interface CustomFieldOptionsTable {
+  account_id: number;
+  id: Generated<number>;
+  field_id: number;
+  name: string;
+  value: string;
+  position: Generated<number>;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
 export interface DB {
   accounts: AccountsTable;
   users: UsersTable;
@@ -154,6 +247,13 @@ export interface DB {
   oauth_tokens: OauthTokensTable;
   audit_events: AuditEventsTable;
   job_statuses: JobStatusesTable;
+  groups: GroupsTable;
+  group_memberships: GroupMembershipsTable;
+  custom_roles: CustomRolesTable;
+  organizations: OrganizationsTable;
+  organization_memberships: OrganizationMembershipsTable;
+  custom_fields: CustomFieldsTable;
+  custom_field_options: CustomFieldOptionsTable;
 }
 
 export type Account = Selectable<AccountsTable>;
@@ -162,3 +262,10 @@ export type NewUserRow = Insertable<UsersTable>;
 export type UserUpdate = Updateable<UsersTable>;
 export type IdentityRow = Selectable<UserIdentitiesTable>;
 export type JobStatusRow = Selectable<JobStatusesTable>;
+export type GroupRow = Selectable<GroupsTable>;
+export type GroupMembershipRow = Selectable<GroupMembershipsTable>;
+export type CustomRoleRow = Selectable<CustomRolesTable>;
+export type OrganizationRow = Selectable<OrganizationsTable>;
+export type OrganizationMembershipRow = Selectable<OrganizationMembershipsTable>;
+export type CustomFieldRow = Selectable<CustomFieldsTable>;
+export type CustomFieldOptionRow = Selectable<CustomFieldOptionsTable>;
