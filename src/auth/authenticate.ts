@@ -1,13 +1,14 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.ts';
 import type { Account, UserRow } from '../db/tables.ts';
-import type { AuthMethod } from '../http/context.ts';
+import type { AuthenticatedUser, AuthMethod } from '../http/context.ts';
 import { errors } from '../http/errors.ts';
+import { resolvePermissions } from '../roles/permissions.ts';
 import { findUser, findUserIdByIdentity } from '../users/users.repository.ts';
 import { hashToken, verifyPassword } from './secrets.ts';
 
 export interface Credentials {
-  user: UserRow | null;
+  user: AuthenticatedUser | null;
   method: AuthMethod;
   scopes: string[] | null;
 }
@@ -41,10 +42,13 @@ async function basic(db: Db, account: Account, encoded: string): Promise<Credent
     const email = login.slice(0, -'/token'.length);
     // One statement on the hot path: the user holding this email, provided the account has this
     // active token. No row (unknown token or email) and a locked-out user are the same 401.
+    // The custom role's configuration rides along, so permissions cost no extra round trip.
     const user = await db
       .selectFrom('users as u')
       .innerJoin('user_identities as i', (join) => join.onRef('i.account_id', '=', 'u.account_id').onRef('i.user_id', '=', 'u.id'))
+      .leftJoin('custom_roles as r', (join) => join.onRef('r.account_id', '=', 'u.account_id').onRef('r.id', '=', 'u.custom_role_id'))
       .selectAll('u')
+      .select('r.configuration as role_configuration')
       .where('u.account_id', '=', account.id)
       .where('i.type', '=', 'email')
       .where('i.value_key', '=', email.trim().toLowerCase())
@@ -60,14 +64,14 @@ async function basic(db: Db, account: Account, encoded: string): Promise<Credent
       )
       .executeTakeFirst();
     if (!user || !canSignIn(user)) throw errors.unauthenticated();
-    return { user, method: 'api_token', scopes: null };
+    return { user: withPermissions(user, user.role_configuration), method: 'api_token', scopes: null };
   }
 
   const userId = await findUserIdByIdentity(db, account.id, 'email', login.trim().toLowerCase());
   const candidate = userId === undefined ? undefined : await findUser(db, account.id, userId);
   const ok = await verifyPassword(secret, candidate?.password_hash ?? null);
   if (!ok || !candidate || !canSignIn(candidate)) throw errors.unauthenticated();
-  return { user: candidate, method: 'password', scopes: null };
+  return { user: withPermissions(candidate, candidate.role_configuration), method: 'password', scopes: null };
 }
 
 async function bearer(db: Db, account: Account, token: string): Promise<Credentials> {
@@ -81,7 +85,11 @@ async function bearer(db: Db, account: Account, token: string): Promise<Credenti
   if (!row || (row.expires_at && row.expires_at.getTime() <= Date.now())) throw errors.unauthenticated();
   const user = await findUser(db, account.id, row.user_id);
   if (!user || !canSignIn(user)) throw errors.unauthenticated();
-  return { user, method: 'oauth', scopes: row.scopes };
+  return { user: withPermissions(user, user.role_configuration), method: 'oauth', scopes: row.scopes };
+}
+
+function withPermissions(user: UserRow, roleConfiguration: unknown): AuthenticatedUser {
+  return Object.assign(user, { permissions: resolvePermissions(user.role, roleConfiguration) });
 }
 
 /** Suspended and deleted users are locked out of every credential type. */

@@ -1,12 +1,16 @@
 import type { Account, UserRow } from '../db/tables.ts';
+import type { Permissions } from '../roles/permissions.ts';
 
 export type AuthMethod = 'anonymous' | 'password' | 'api_token' | 'oauth';
+
+/** The caller's row with the permissions of their role, resolved while authenticating (no extra query). */
+export type AuthenticatedUser = UserRow & { permissions: Permissions };
 
 /** Who is calling, for which account: resolved once per request, before any route runs. */
 export interface RequestContext {
   account: Account;
   /** null for an anonymous caller. */
-  user: UserRow | null;
+  user: AuthenticatedUser | null;
   method: AuthMethod;
   /** OAuth scopes; null when the credentials are not scoped (password, API token). */
   scopes: string[] | null;

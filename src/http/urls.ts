@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import type { UserRow } from '../db/tables.ts';
+import type { AuthenticatedUser } from './context.ts';
 import { errors } from './errors.ts';
 
 /** Scheme and host of this request: links we return point back where the client came from. */
@@ -8,7 +8,7 @@ export function baseUrl(request: FastifyRequest): string {
 }
 
 /** The authenticated caller; routes with `auth: 'optional'` must check for null themselves. */
-export function requireUser(request: FastifyRequest): UserRow {
+export function requireUser(request: FastifyRequest): AuthenticatedUser {
   const user = request.ctx.user;
   if (!user) throw errors.unauthenticated();
   return user;

@@ -1,7 +1,8 @@
 import type { Account, IdentityRow } from '../db/tables.ts';
 import { audit } from '../audit/audit.ts';
 import { errors } from '../http/errors.ts';
-import { authorize, isStaff, type Actor } from '../policy/policy.ts';
+import { joinOrganizationsByEmail } from '../organizations/organization-memberships.ts';
+import { authorize, isStaff, withOrganizationContext, type Actor } from '../policy/policy.ts';
 import { findUser, type Executor, type UserView } from '../users/users.repository.ts';
 import {
   assertIdentityFree,
@@ -17,7 +18,7 @@ import { isIdentityType, normalizeIdentity } from './identity-values.ts';
 async function target(tx: Executor, account: Account, actor: Actor, userId: number): Promise<UserView> {
   const user = await findUser(tx, account.id, userId);
   if (!user) throw errors.notFound();
-  authorize.manageIdentities(actor, user);
+  authorize.manageIdentities(actor, await withOrganizationContext(tx, account.id, actor, user));
   return user;
 }
 
@@ -48,6 +49,7 @@ export async function addIdentity(tx: Executor, account: Account, actor: Actor, 
   const primary = !(await hasPrimary(tx, account.id, userId, input.type));
   const identity = await insertIdentity(tx, account.id, userId, { type: input.type, value: normalized.value, key: normalized.key, verified, primary });
   if (input.primary === true && !primary) await makePrimary(tx, identity);
+  if (identity.type === 'email') await joinOrganizationsByEmail(tx, account, actor.id, userId, identity.value_key);
   await touchUser(tx, account.id, userId);
   await record(tx, account, actor, 'identity.create', identity, ['type', 'value', ...(verified ? ['verified'] : [])]);
   return (await findIdentity(tx, account.id, userId, identity.id)) ?? identity;
@@ -77,6 +79,8 @@ export async function updateIdentity(tx: Executor, account: Account, actor: Acto
   }
   if (fields.length === 0) return identity;
   await tx.updateTable('user_identities').set({ ...patch, updated_at: new Date() }).where('account_id', '=', account.id).where('id', '=', id).execute();
+  // A changed address is a new one: organizations claiming its domain take the user in.
+  if (identity.type === 'email' && patch.value_key) await joinOrganizationsByEmail(tx, account, actor.id, userId, patch.value_key);
   await touchUser(tx, account.id, userId);
   await record(tx, account, actor, 'identity.update', identity, fields);
   return identityOf(tx, account, userId, id);

@@ -5,6 +5,7 @@ import type { Database } from '../db/database.ts';
 import type { Account, JobStatusRow } from '../db/tables.ts';
 import { AppError, errors } from '../http/errors.ts';
 import type { Actor } from '../policy/policy.ts';
+import { resolvePermissions } from '../roles/permissions.ts';
 import type { Executor } from '../users/users.repository.ts';
 
 /** Queued or running jobs one account may have at once (Zendesk's limit). */
@@ -187,15 +188,20 @@ export class Jobs {
     if (!definition) return this.markFailed(data, 'This kind of job is not known to this version of Roster');
     const account = await db.selectFrom('accounts').selectAll().where('id', '=', data.accountId).executeTakeFirst();
     if (!account) return;
-    const actor =
+    // The actor's permissions as they are now, not when the job was queued: a role taken away stops the job's work.
+    const actorRow =
       status.actor_id === null
-        ? null
-        : ((await db
-            .selectFrom('users')
-            .select(['id', 'role', 'is_owner', 'active', 'suspended'])
-            .where('account_id', '=', data.accountId)
-            .where('id', '=', status.actor_id)
-            .executeTakeFirst()) ?? null);
+        ? undefined
+        : await db
+            .selectFrom('users as u')
+            .leftJoin('custom_roles as r', (join) => join.onRef('r.account_id', '=', 'u.account_id').onRef('r.id', '=', 'u.custom_role_id'))
+            .select(['u.id', 'u.role', 'u.is_owner', 'u.active', 'u.suspended', 'r.configuration'])
+            .where('u.account_id', '=', data.accountId)
+            .where('u.id', '=', status.actor_id)
+            .executeTakeFirst();
+    const actor: Actor | null = actorRow
+      ? { id: actorRow.id, role: actorRow.role, is_owner: actorRow.is_owner, active: actorRow.active, suspended: actorRow.suspended, permissions: resolvePermissions(actorRow.role, actorRow.configuration) }
+      : null;
     const items = (status.payload as unknown[] | null) ?? [];
     await setState(db, data, { status: 'working' });
     const context: ItemContext = { account, actor: actor && actor.active && !actor.suspended ? actor : null };

@@ -1,43 +1,99 @@
-import type { Role, UserRow } from '../db/tables.ts';
+import type { CustomFieldOwner, Role, UserRow } from '../db/tables.ts';
 import { errors } from '../http/errors.ts';
+import { isRestricted, type PermissionKey, type Permissions } from '../roles/permissions.ts';
+import type { Executor } from '../users/users.repository.ts';
 
 /**
  * Who may do what (DOMAIN.md §1), in one place. Routes call `authorize.*` before any domain
- * work; every rule here throws 403 Forbidden (or 404 where existence itself must stay hidden).
+ * work; every rule here throws 403 Forbidden (or 404 where existence itself must stay hidden),
+ * and the description names what the caller lacks: a role, or a permission key of their
+ * (custom) role as resolved in src/roles/permissions.ts.
  */
-export type Actor = Pick<UserRow, 'id' | 'role' | 'is_owner' | 'active' | 'suspended'>;
-type Target = Pick<UserRow, 'id' | 'role' | 'is_owner'>;
+export type Actor = Pick<UserRow, 'id' | 'role' | 'is_owner' | 'active' | 'suspended'> & { permissions: Permissions };
+/**
+ * The user acted upon. `shares_organization` is known only when it matters (an agent whose
+ * access is `edit-within-org`): see `withOrganizationContext`.
+ */
+export type Target = Pick<UserRow, 'id' | 'role' | 'is_owner'> & { shares_organization?: boolean };
 
-export const isStaff = (actor: Actor): boolean => actor.role === 'agent' || actor.role === 'admin';
-export const isAdmin = (actor: Actor): boolean => actor.role === 'admin';
+export const isStaff = (actor: Pick<Actor, 'role'>): boolean => actor.role === 'agent' || actor.role === 'admin';
+export const isAdmin = (actor: Pick<Actor, 'role'>): boolean => actor.role === 'admin';
 
-function allow(condition: boolean): void {
-  if (!condition) throw errors.forbidden();
+function allow(condition: boolean, description?: string): void {
+  if (!condition) throw errors.forbidden(description);
+}
+
+const ONLY_STAFF = 'Only agents and admins can do this';
+const ONLY_ADMINS = 'Only admins can do this';
+const ONLY_OWNER = 'Only the account owner can do this';
+const ONLY_SELF = 'End users can see and change only their own profile';
+const lacking = (permission: PermissionKey): string => `You do not have the ${permission} permission to do this`;
+
+/** Refuses unless the actor's resolved permissions grant `permission` (admins hold every one). */
+function need(actor: Actor, permission: PermissionKey, granted: boolean): void {
+  allow(isStaff(actor), ONLY_STAFF);
+  allow(granted, lacking(permission));
 }
 
 /** Fields only staff may set on a user; end users editing themselves get the rest. */
 const END_USER_SELF_FIELDS = new Set(['name', 'locale', 'locale_id', 'time_zone', 'iana_time_zone', 'photo', 'phone', 'email', 'alias', 'remote_photo_url']);
 
+/** An agent touching an end user's profile: the profile-access level and the restricted-agent rule. */
+function editEndUser(actor: Actor, target: Target): void {
+  const access = actor.permissions.end_user_profile_access;
+  need(actor, 'end_user_profile_access', access !== 'readonly');
+  if (access === 'edit-within-org') allow(target.shares_organization === true, lacking('end_user_profile_access'));
+  restrictedRule(actor);
+}
+
+/** Restricted agents (ticket access other than all) neither create nor edit end users (seed 001), unless granted. */
+function restrictedRule(actor: Actor): void {
+  if (isAdmin(actor) || !isRestricted(actor.permissions)) return;
+  allow(actor.permissions.create_end_users_when_restricted, lacking('create_end_users_when_restricted'));
+}
+
+/** Agents manage end users; admins manage everyone but the owner (whom only the owner manages). */
+function manage(actor: Actor, target: Target): void {
+  if (actor.id === target.id) return;
+  allow(isStaff(actor), ONLY_SELF);
+  if (isAdmin(actor)) return allow(!target.is_owner || actor.is_owner, 'Only the account owner can change the account owner');
+  allow(target.role === 'end-user', 'Agents manage end users only; agents and admins are managed by admins');
+  editEndUser(actor, target);
+}
+
 export const authorize = {
   staff(actor: Actor): void {
-    allow(isStaff(actor));
+    allow(isStaff(actor), ONLY_STAFF);
   },
   admin(actor: Actor): void {
-    allow(isAdmin(actor));
+    allow(isAdmin(actor), ONLY_ADMINS);
   },
   owner(actor: Actor): void {
-    allow(actor.is_owner);
+    allow(actor.is_owner, ONLY_OWNER);
   },
   /** Staff see every user; an end user sees only themselves. */
-  viewUser(actor: Actor, target: Target): void {
-    allow(isStaff(actor) || actor.id === target.id);
+  viewUser(actor: Actor, target: Pick<Target, 'id'>): void {
+    allow(isStaff(actor) || actor.id === target.id, ONLY_SELF);
   },
+  /** Lists, counts and look-ups of many users: staff whose role has end_user_list_access full. */
   listUsers(actor: Actor): void {
-    allow(isStaff(actor));
+    need(actor, 'end_user_list_access', actor.permissions.end_user_list_access === 'full');
   },
-  /** Agents create end users; admins create anyone (the owner is made only at bootstrap). */
+  /** Jobs over many records (create_many, update_many, …). */
+  bulk(actor: Actor): void {
+    need(actor, 'bulk_actions', actor.permissions.bulk_actions);
+  },
+  /**
+   * Agents whose role has full end-user profile access create end users (a restricted agent
+   * only with create_end_users_when_restricted); admins create anyone (the owner is made only
+   * at bootstrap).
+   */
   createUser(actor: Actor, role: Role): void {
-    allow(isAdmin(actor) || (actor.role === 'agent' && role === 'end-user'));
+    allow(isStaff(actor), ONLY_STAFF);
+    if (isAdmin(actor)) return;
+    allow(role === 'end-user', 'Only admins can create agents and admins');
+    need(actor, 'end_user_profile_access', actor.permissions.end_user_profile_access === 'full');
+    restrictedRule(actor);
   },
   /**
    * Agents manage end users (and their own profile); admins manage everyone; only the owner
@@ -47,42 +103,129 @@ export const authorize = {
   updateUser(actor: Actor, target: Target, fields: string[]): void {
     const self = actor.id === target.id;
     if (self) {
-      allow(!fields.includes('role') && !fields.includes('custom_role_id') && !fields.includes('suspended'));
-      if (!isStaff(actor)) allow(fields.every((field) => END_USER_SELF_FIELDS.has(field)));
+      allow(!fields.includes('role') && !fields.includes('custom_role_id'), 'Nobody can change their own role');
+      allow(!fields.includes('suspended'), 'Nobody can suspend themselves');
+      if (!isStaff(actor)) allow(fields.every((field) => END_USER_SELF_FIELDS.has(field)), 'End users can change only their name, locale, time zone, photo, phone and email');
       return;
     }
-    allow(authorize.canManage(actor, target));
+    manage(actor, target);
     if (target.role === 'admin' && !actor.is_owner) {
-      allow(!fields.includes('email') && !fields.includes('password') && !fields.includes('identities'));
+      allow(!fields.includes('email') && !fields.includes('password') && !fields.includes('identities'), 'Only the account owner can change an admin\'s email or password');
     }
-    if (target.is_owner) allow(!fields.includes('role'));
-    if (fields.includes('role')) allow(isAdmin(actor));
+    if (target.is_owner) allow(!fields.includes('role'), 'The account owner\'s role cannot change; transfer the ownership first');
+    if (fields.includes('role') || fields.includes('custom_role_id')) allow(isAdmin(actor), 'Only admins can change roles');
   },
   /** Changing a role: admins only, never their own, and never the owner's. */
   assignRole(actor: Actor, target: Target | null, role: Role): void {
-    if (role !== 'end-user' || (target && target.role !== 'end-user')) allow(isAdmin(actor));
-    if (target) allow(target.id !== actor.id && !target.is_owner);
+    if (role !== 'end-user' || (target && target.role !== 'end-user')) allow(isAdmin(actor), 'Only admins can change roles');
+    if (target) {
+      allow(target.id !== actor.id, 'Nobody can change their own role');
+      allow(!target.is_owner, 'The account owner\'s role cannot change; transfer the ownership first');
+    }
+  },
+  /** Giving an agent a custom role (or taking it away): admins. */
+  assignCustomRole(actor: Actor): void {
+    allow(isAdmin(actor), 'Only admins can assign custom roles');
   },
   canManage(actor: Actor, target: Target): boolean {
-    if (actor.id === target.id) return true;
-    if (isAdmin(actor)) return !target.is_owner || actor.is_owner;
-    return actor.role === 'agent' && target.role === 'end-user';
+    try {
+      manage(actor, target);
+      return true;
+    } catch {
+      return false;
+    }
   },
   manageUser(actor: Actor, target: Target): void {
-    allow(authorize.canManage(actor, target));
+    manage(actor, target);
+  },
+  /**
+   * Deleting a user: admins delete anyone but the owner and themselves; agents delete end users
+   * with full profile access, end_user_deletion and access to all tickets (DOMAIN.md §5).
+   */
+  deleteUser(actor: Actor, target: Target): void {
+    allow(actor.id !== target.id, 'Nobody can delete themselves');
+    allow(!target.is_owner, 'The account owner cannot be deleted; transfer the ownership first');
+    manage(actor, target);
+    if (isAdmin(actor)) return;
+    need(actor, 'end_user_profile_access', actor.permissions.end_user_profile_access === 'full');
+    need(actor, 'end_user_deletion', actor.permissions.end_user_deletion);
+    need(actor, 'ticket_access', actor.permissions.ticket_access === 'all');
+  },
+  /** Merging end users: admins, and agents with full profile access. */
+  mergeUsers(actor: Actor, loser: Target, survivor: Target): void {
+    manage(actor, loser);
+    manage(actor, survivor);
+    if (!isAdmin(actor)) need(actor, 'end_user_profile_access', actor.permissions.end_user_profile_access === 'full');
   },
   /** Identities are contact details: email/login changes on an admin are the owner's alone. */
   manageIdentities(actor: Actor, target: Target): void {
-    allow(authorize.canManage(actor, target));
-    if (target.role === 'admin' && actor.id !== target.id) allow(actor.is_owner);
+    manage(actor, target);
+    if (target.role === 'admin' && actor.id !== target.id) allow(actor.is_owner, 'Only the account owner can change an admin\'s email or password');
   },
   /** Setting someone else's password: admins; an admin's password only by the owner. */
   setPassword(actor: Actor, target: Target): void {
-    allow(isAdmin(actor) && actor.id !== target.id);
-    if (target.role === 'admin') allow(actor.is_owner);
-    if (target.is_owner) allow(false);
+    allow(isAdmin(actor), ONLY_ADMINS);
+    allow(actor.id !== target.id, 'Change your own password with your previous password');
+    allow(!target.is_owner, 'Only the account owner can change their password');
+    if (target.role === 'admin') allow(actor.is_owner, 'Only the account owner can change an admin\'s email or password');
   },
   changeOwnPassword(actor: Actor, target: Target): void {
-    allow(actor.id === target.id);
+    allow(actor.id === target.id, 'Only the user themselves can change their password this way');
+  },
+  /** The account owner hands ownership to another admin. */
+  transferOwnership(actor: Actor): void {
+    allow(actor.is_owner, 'Only the account owner can transfer the ownership');
+  },
+
+  // Custom roles
+  /** Role names and configurations: staff (agents see what roles exist). */
+  viewCustomRoles(actor: Actor): void {
+    allow(isStaff(actor), ONLY_STAFF);
+  },
+  manageCustomRoles(actor: Actor): void {
+    allow(isAdmin(actor), 'Only admins can manage custom roles');
+  },
+
+  // Groups
+  viewGroups(actor: Actor): void {
+    allow(isStaff(actor), ONLY_STAFF);
+  },
+  /** Creating, changing and deleting groups and group memberships: admins and agents with group_access. */
+  manageGroups(actor: Actor): void {
+    need(actor, 'group_access', actor.permissions.group_access);
+  },
+  /** Choosing a default group: an agent for themselves, or whoever manages groups. */
+  setDefaultGroup(actor: Actor, userId: number): void {
+    if (actor.id === userId && isStaff(actor)) return;
+    need(actor, 'group_access', actor.permissions.group_access);
+  },
+
+  // Custom fields
+  viewCustomFields(actor: Actor): void {
+    allow(isStaff(actor), ONLY_STAFF);
+  },
+  manageCustomFields(actor: Actor, owner: CustomFieldOwner): void {
+    if (owner === 'user') need(actor, 'manage_user_fields', actor.permissions.manage_user_fields);
+    else need(actor, 'manage_organization_fields', actor.permissions.manage_organization_fields);
   },
 };
+
+/**
+ * Adds what `edit-within-org` needs to a target: whether the acting agent and the target end
+ * user belong to a common organization. One query, run only for actors with that access.
+ */
+export async function withOrganizationContext<T extends Target>(db: Executor, accountId: number, actor: Actor, target: T): Promise<T> {
+  if (actor.permissions.end_user_profile_access !== 'edit-within-org' || isAdmin(actor) || actor.id === target.id) return target;
+  const shared = await db
+    .selectFrom('organization_memberships as mine')
+    .innerJoin('organization_memberships as theirs', (join) =>
+      join.onRef('theirs.account_id', '=', 'mine.account_id').onRef('theirs.organization_id', '=', 'mine.organization_id'),
+    )
+    .select('mine.id')
+    .where('mine.account_id', '=', accountId)
+    .where('mine.user_id', '=', actor.id)
+    .where('theirs.user_id', '=', target.id)
+    .limit(1)
+    .executeTakeFirst();
+  return { ...target, shares_organization: shared !== undefined };
+}

@@ -3,6 +3,8 @@ import { audit } from '../audit/audit.ts';
 import { errors } from '../http/errors.ts';
 import { assertIdentityFree, insertIdentity, type NewIdentity } from '../identities/identities.repository.ts';
 import { authorize, type Actor } from '../policy/policy.ts';
+import { validateFieldValues } from '../custom-fields/validate-field-values.ts';
+import { checkRoleColumns } from '../roles/role-columns.ts';
 import type { UserInput } from './user-input.ts';
 import { findUserIdByExternalId, type Executor } from './users.repository.ts';
 
@@ -37,7 +39,9 @@ export async function createUser(
     throw errors.field('external_id', 'DuplicateValue', 'External id has already been taken');
   }
 
+  await checkRoleColumns(tx, account.id, actor, input.columns, null);
   const { user_fields, ...columns } = input.columns;
+  const fieldValues = user_fields ? await validateFieldValues(tx, account.id, 'user', user_fields) : {};
   const row = await tx
     .insertInto('users')
     .values({
@@ -46,7 +50,7 @@ export async function createUser(
       name: columns.name ?? '',
       role,
       is_owner: options.owner === true,
-      user_fields: JSON.stringify(withoutNulls(user_fields ?? {})),
+      user_fields: JSON.stringify(withoutNulls(fieldValues)),
       password_hash: options.passwordHash ?? null,
       restricted_agent: role !== 'end-user' && Boolean(columns.ticket_restriction),
     })

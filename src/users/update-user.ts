@@ -7,7 +7,9 @@ import {
   insertIdentity,
   promoteOldest,
 } from '../identities/identities.repository.ts';
-import { authorize, type Actor } from '../policy/policy.ts';
+import { authorize, withOrganizationContext, type Actor } from '../policy/policy.ts';
+import { validateFieldValues } from '../custom-fields/validate-field-values.ts';
+import { checkRoleColumns } from '../roles/role-columns.ts';
 import { withoutNulls } from './create-user.ts';
 import type { UserInput } from './user-input.ts';
 import { countAdmins, findUser, findUserIdByExternalId, type Executor, type UserView } from './users.repository.ts';
@@ -17,12 +19,14 @@ export async function updateUser(tx: Executor, account: Account, actor: Actor | 
   const target = await findUser(tx, account.id, userId);
   if (!target) throw errors.notFound();
   if (actor) {
-    authorize.updateUser(actor, target, input.fields);
+    authorize.updateUser(actor, await withOrganizationContext(tx, account.id, actor, target), input.fields);
     if (input.columns.role && input.columns.role !== target.role) authorize.assignRole(actor, target, input.columns.role);
   }
   if (!target.active) throw errors.field('base', 'InvalidValue', 'Deleted users cannot be updated');
 
+  await checkRoleColumns(tx, account.id, actor, input.columns, target);
   const { user_fields, ...columns } = input.columns;
+  const fieldValues = user_fields ? await validateFieldValues(tx, account.id, 'user', user_fields) : undefined;
   if (columns.role && columns.role !== target.role && target.role === 'admin' && (await countAdmins(tx, account.id)) <= 1) {
     throw errors.field('role', 'InvalidValue', 'The last admin of the account cannot be given another role');
   }
@@ -40,7 +44,7 @@ export async function updateUser(tx: Executor, account: Account, actor: Actor | 
     .updateTable('users')
     .set({
       ...columns,
-      ...(user_fields ? { user_fields: JSON.stringify(withoutNulls({ ...target.user_fields, ...user_fields })) } : {}),
+      ...(fieldValues ? { user_fields: JSON.stringify(withoutNulls({ ...target.user_fields, ...fieldValues })) } : {}),
       restricted_agent: role !== 'end-user' && Boolean(restriction),
       updated_at: new Date(),
     })

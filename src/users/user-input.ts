@@ -29,6 +29,7 @@ export interface UserColumns {
   only_private_comments?: boolean;
   ticket_restriction?: string | null;
   suspended?: boolean;
+  custom_role_id?: number | null;
   user_fields?: Record<string, string | number | boolean | null>;
 }
 
@@ -198,8 +199,16 @@ export function parseUserInput(raw: unknown, mode: 'create' | 'update'): UserInp
     if (take('photo') === null) columns.photo = null;
     else fail('photo', 'InvalidValue', 'Photos are uploaded through the photo upload, not set directly');
   }
-  // Organizations, groups and custom roles are their own resources; until one is named that exists, only null is valid.
-  for (const key of ['organization_id', 'default_group_id', 'custom_role_id']) {
+  // A custom role is checked against the account (and the final role) by create/update.
+  if (has('custom_role_id')) {
+    const value = take('custom_role_id');
+    if (value === null) columns.custom_role_id = null;
+    else if (typeof value === 'number' && Number.isSafeInteger(value) && value > 0) columns.custom_role_id = value;
+    else if (typeof value === 'string' && /^\d{1,15}$/.test(value) && Number(value) > 0) columns.custom_role_id = Number(value);
+    else fail('custom_role_id', 'InvalidValue', 'Custom role does not exist');
+  }
+  // Organizations and groups are their own resources; until one is named that exists, only null is valid.
+  for (const key of ['organization_id', 'default_group_id']) {
     if (has(key) && take(key) !== null) fail(key, 'InvalidValue', `${key.replace(/_id$/, '').replace('_', ' ')} does not exist`);
   }
   if (has('user_fields')) {

@@ -5,8 +5,18 @@ import type { Kysely, Transaction } from 'kysely';
 
 export type Executor = Kysely<DB> | Transaction<DB>;
 
-/** A user row with what the API derives from its identities. */
-export type UserView = UserRow & { email: string | null; phone: string | null; verified: boolean };
+/**
+ * A user row with what the API derives from its identities, its custom role's configuration
+ * (the role-derived fields and permissions come from it) and its custom field values.
+ */
+export type UserView = UserRow & {
+  email: string | null;
+  phone: string | null;
+  verified: boolean;
+  role_configuration: Record<string, unknown> | null;
+  /** Every active user field's key, null when the user has no value (stale keys of deleted fields hidden). */
+  user_field_values: Record<string, string | number | boolean | null>;
+};
 
 /**
  * The one select every user read goes through: the row plus its primary email, primary phone
@@ -46,6 +56,18 @@ export function selectUsers(db: Executor, accountId: number) {
           sql<boolean>`false`,
         )
         .as('verified'),
+      eb
+        .selectFrom('custom_roles as r')
+        .select('r.configuration')
+        .whereRef('r.account_id', '=', 'u.account_id')
+        .whereRef('r.id', '=', 'u.custom_role_id')
+        .as('role_configuration'),
+      // Served by the (account_id, owner, key) unique index; an account without user fields pays one probe.
+      sql<Record<string, string | number | boolean | null>>`(
+        SELECT coalesce(jsonb_object_agg(f.key, u.user_fields -> f.key), '{}'::jsonb)
+        FROM custom_fields f
+        WHERE f.account_id = u.account_id AND f.owner = 'user' AND f.active
+      )`.as('user_field_values'),
     ])
     .where('u.account_id', '=', accountId);
 }

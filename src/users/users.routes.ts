@@ -183,14 +183,14 @@ export async function usersRoutes(app: App, { database, jobs }: Services): Promi
   app.post('/api/v2/users/create_many', {
     schema: { tags, summary: 'Create up to 100 users (a job)', body: UsersBody, response: JobResponse },
   }, async (request) => {
-    authorize.staff(requireUser(request));
+    authorize.bulk(requireUser(request));
     return job(request, createManyUsers.type, request.body.users);
   });
 
   app.post('/api/v2/users/create_or_update_many', {
     schema: { tags, summary: 'Create or update up to 100 users (a job)', body: UsersBody, response: JobResponse },
   }, async (request) => {
-    authorize.staff(requireUser(request));
+    authorize.bulk(requireUser(request));
     return job(request, createOrUpdateManyUsers.type, request.body.users);
   });
 
@@ -204,7 +204,7 @@ export async function usersRoutes(app: App, { database, jobs }: Services): Promi
     },
   }, async (request) => {
     const actor = requireUser(request);
-    authorize.staff(actor);
+    authorize.bulk(actor);
     const body = (request.body ?? {}) as Record<string, unknown>;
     const accountId = request.ctx.account.id;
     let items: UpdateItem[];
