@@ -15,6 +15,7 @@ import type { Config } from './config.ts';
 import type { Database } from './db/database.ts';
 import { type AccountCache, subdomainFromHost } from './accounts/resolve-account.ts';
 import { authenticate, hasScopeFor } from './auth/authenticate.ts';
+import type { CredentialCache } from './auth/credential-cache.ts';
 import { AppError, errors, registerErrorHandling, sendError, toAppError } from './http/errors.ts';
 import { RateLimiter } from './http/rate-limit.ts';
 import { errorResponses } from './http/schemas.ts';
@@ -33,6 +34,7 @@ export interface Services {
   database: Database;
   jobs: Jobs;
   accounts: AccountCache;
+  credentials: CredentialCache;
 }
 
 export type App = FastifyInstance<
@@ -117,7 +119,8 @@ export async function buildApp(services: Services & { logger?: boolean | object 
       reply.header('X-Rate-Limit-Remaining', String(remaining));
       if (retryAfterSeconds !== null) throw errors.rateLimited(retryAfterSeconds);
     }
-    const credentials = await authenticate(database.db, account, request.headers.authorization);
+    const header = request.headers.authorization;
+    const credentials = await services.credentials.authenticate(account, header, () => authenticate(database.db, account, header));
     request.ctx = { account, ...credentials };
     // Authentication is required unless the route says otherwise; refused before the body is read.
     if (!credentials.user && request.routeOptions.config?.auth !== 'optional') throw errors.unauthenticated();

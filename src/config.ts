@@ -6,6 +6,8 @@ export interface Config {
   host: string;
   dataDir: string;
   databaseUrl: string | undefined;
+  /** PostgreSQL only: keep Roster's tables in this schema (and pg-boss's in `<schema>_boss`). */
+  databaseSchema: string | undefined;
   ownerName: string | undefined;
   ownerEmail: string | undefined;
   ownerPassword: string | undefined;
@@ -33,12 +35,21 @@ function optional(env: NodeJS.ProcessEnv, name: string): string | undefined {
   return raw === undefined || raw.trim() === '' ? undefined : raw.trim();
 }
 
+function schemaFromEnv(env: NodeJS.ProcessEnv): string | undefined {
+  const schema = optional(env, 'DATABASE_SCHEMA');
+  if (schema !== undefined && !/^[a-z_][a-z0-9_]{0,50}$/.test(schema)) {
+    throw new ConfigError(`DATABASE_SCHEMA must be a lower-case SQL identifier (got "${schema}")`);
+  }
+  return schema;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return {
     port: intFromEnv(env, 'PORT', 3000, 0, 65535),
     host: optional(env, 'HOST') ?? '0.0.0.0',
     dataDir: path.resolve(optional(env, 'DATA_DIR') ?? './data'),
     databaseUrl: optional(env, 'DATABASE_URL'),
+    databaseSchema: schemaFromEnv(env),
     ownerName: optional(env, 'ROSTER_OWNER_NAME'),
     ownerEmail: optional(env, 'ROSTER_OWNER_EMAIL'),
     ownerPassword: optional(env, 'ROSTER_OWNER_PASSWORD'),

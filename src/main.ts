@@ -3,7 +3,7 @@ import pino from 'pino';
 import { loadConfig, type Config } from './config.ts';
 import { DEFAULT_SUBDOMAIN, findAccountBySubdomain } from './accounts/accounts.repository.ts';
 import { ensureAccount } from './accounts/bootstrap.ts';
-import { issueApiToken } from './auth/api-tokens.ts';
+import { issueApiToken, revokeApiToken } from './auth/api-tokens.ts';
 import { openDatabase, type Database } from './db/database.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import { closeOnSignals, startRuntime } from './server.ts';
@@ -16,7 +16,7 @@ function config(): Config {
 
 async function withDatabase<T>(work: (database: Database) => Promise<T>): Promise<T> {
   const cfg = config();
-  const database = await openDatabase({ databaseUrl: cfg.databaseUrl, dataDir: cfg.dataDir });
+  const database = await openDatabase({ databaseUrl: cfg.databaseUrl, dataDir: cfg.dataDir, schema: cfg.databaseSchema });
   try {
     await migrateToLatest(database.db);
     return await work(database);
@@ -40,7 +40,9 @@ program
     });
     await runtime.app.listen({ port: cfg.port, host: cfg.host });
     const shownHost = cfg.host === '0.0.0.0' || cfg.host === '::' ? 'localhost' : cfg.host;
-    const url = `http://${shownHost}:${cfg.port}`;
+    // PORT=0 asks for any free port: show the one actually bound.
+    const address = runtime.app.server.address();
+    const url = `http://${shownHost}:${typeof address === 'object' && address ? address.port : cfg.port}`;
     const lines = [`Roster is running at ${url} (API ${url}/api/v2, docs ${url}/api/docs)`];
     lines.push(runtime.database.kind === 'pglite' ? `Database: embedded PGlite in ${cfg.dataDir}` : 'Database: PostgreSQL (DATABASE_URL)');
     if (boot.created) {
@@ -95,8 +97,8 @@ tokens
     await withDatabase(async (database) => {
       const account = await findAccountBySubdomain(database.db, options.account);
       if (!account) throw new Error(`No account "${options.account}"`);
-      const result = await database.db.deleteFrom('api_tokens').where('account_id', '=', account.id).where('id', '=', Number(id)).executeTakeFirst();
-      process.stdout.write(Number(result.numDeletedRows) === 1 ? `Revoked token ${id}.\n` : `No token ${id}.\n`);
+      const revoked = /^\d{1,15}$/.test(id) && (await revokeApiToken(database.db, account.id, null, Number(id)));
+      process.stdout.write(revoked ? `Revoked token ${id}.\n` : `No token ${id}.\n`);
     });
   });
 

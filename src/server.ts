@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { AccountCache } from './accounts/resolve-account.ts';
 import { buildApp, type App } from './app.ts';
+import { CredentialCache, CredentialListener } from './auth/credential-cache.ts';
 import type { Config } from './config.ts';
 import { openDatabase, type Database } from './db/database.ts';
 import { migrateToLatest } from './db/migrate.ts';
@@ -10,6 +11,7 @@ import { userJobs } from './users/users.jobs.ts';
 export interface Runtime {
   app: App;
   accounts: AccountCache;
+  credentials: CredentialCache;
   database: Database;
   jobs: Jobs;
   close(): Promise<void>;
@@ -26,35 +28,45 @@ export interface StartOptions {
 /** Opens the database, migrates it, starts the job workers and builds the app (not yet listening). */
 export async function startRuntime(options: StartOptions): Promise<Runtime> {
   const { config } = options;
-  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, schema: options.schema });
+  const schema = config.databaseUrl ? (options.schema ?? config.databaseSchema) : undefined;
+  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, schema });
   let jobs: Jobs | undefined;
+  const credentials = new CredentialCache();
+  // PGlite serves one process (it holds a lock), so only PostgreSQL needs to hear other processes.
+  const listener = config.databaseUrl ? new CredentialListener(config.databaseUrl, schema, credentials) : null;
   try {
     await migrateToLatest(database.db);
     jobs = new Jobs(database, {
       soleProcess: database.kind === 'pglite',
-      ...(options.schema ? { schema: `${options.schema}_boss` } : {}),
+      ...(schema ? { schema: `${schema}_boss` } : {}),
       ...(options.jobPollingSeconds ? { pollingIntervalSeconds: options.jobPollingSeconds } : {}),
     });
     for (const definition of userJobs) jobs.define(definition as never);
     await jobs.start();
+    await listener?.start();
     const accounts = new AccountCache(database.db);
-    const app = await buildApp({ config, database, jobs, accounts, ...(options.logger !== undefined ? { logger: options.logger } : {}) });
+    const app = await buildApp({ config, database, jobs, accounts, credentials, ...(options.logger !== undefined ? { logger: options.logger } : {}) });
     const running = jobs;
     let closed = false;
     return {
       app,
       accounts,
+      credentials,
       database,
       jobs: running,
       close: async () => {
         if (closed) return;
         closed = true;
         await app.close();
+        await listener?.close();
+        credentials.close();
         await running.stop();
         await database.close();
       },
     };
   } catch (error) {
+    await listener?.close();
+    credentials.close();
     await jobs?.stop().catch(() => undefined);
     await database.close();
     throw error;

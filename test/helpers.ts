@@ -94,6 +94,7 @@ export async function createTestApp(options: { rateLimitPerMinute?: number; base
       await sql`TRUNCATE accounts, users, user_identities, api_tokens, oauth_clients, oauth_tokens, audit_events, job_statuses, groups, group_memberships, custom_roles, organizations, organization_memberships, custom_fields, custom_field_options RESTART IDENTITY CASCADE`.execute(db);
       await runtime.jobs.start();
       runtime.accounts.clear();
+      runtime.credentials.clear();
       const fresh = await bootstrap();
       app.account = fresh.account;
       app.owner = fresh.owner;

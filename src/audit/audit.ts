@@ -1,3 +1,4 @@
+import { invalidateCredentials, invalidatesCredentials } from '../auth/credential-cache.ts';
 import type { Executor } from '../users/users.repository.ts';
 
 export interface AuditEntry {
@@ -23,4 +24,6 @@ export async function audit(db: Executor, entry: AuditEntry): Promise<void> {
       changed_fields: [...new Set(entry.changedFields ?? [])].sort(),
     })
     .execute();
+  // Every credential-changing write passes here; other processes hear it from the table's trigger.
+  if (invalidatesCredentials(entry.action)) invalidateCredentials(entry.accountId);
 }

@@ -1,13 +1,12 @@
 import { Type, type Static } from 'typebox';
 import type { App, Services } from '../app.ts';
-import { audit } from '../audit/audit.ts';
 import type { Selectable } from 'kysely';
 import type { ApiTokensTable } from '../db/tables.ts';
 import { errors } from '../http/errors.ts';
 import { DateTime, errorResponses, Id, IdParams, Nullable } from '../http/schemas.ts';
 import { baseUrl, requireUser } from '../http/urls.ts';
 import { authorize } from '../policy/policy.ts';
-import { issueApiToken } from './api-tokens.ts';
+import { issueApiToken, revokeApiToken } from './api-tokens.ts';
 
 const ApiToken = Type.Object({
   id: Id,
@@ -67,12 +66,7 @@ export async function apiTokensRoutes(app: App, { database }: Services): Promise
     const actor = requireUser(request);
     authorize.admin(actor);
     const id = (request.params as { api_token_id: number }).api_token_id;
-    const deleted = await db.transaction().execute(async (tx) => {
-      const row = await tx.deleteFrom('api_tokens').where('account_id', '=', request.ctx.account.id).where('id', '=', id).returning('id').executeTakeFirst();
-      if (row) await audit(tx, { accountId: request.ctx.account.id, actorId: actor.id, action: 'api_token.delete', targetType: 'api_token', targetId: id });
-      return row;
-    });
-    if (!deleted) throw errors.notFound();
+    if (!(await revokeApiToken(db, request.ctx.account.id, actor.id, id))) throw errors.notFound();
     return reply.code(204).send(null);
   });
 }

@@ -21,3 +21,12 @@ export async function issueApiToken(db: Db, accountId: number, actorId: number |
   });
   return { id: row.id, token };
 }
+
+/** Deletes an API token (audited, which also drops cached authentications everywhere); false when there is none. */
+export async function revokeApiToken(db: Db, accountId: number, actorId: number | null, id: number): Promise<boolean> {
+  return db.transaction().execute(async (tx) => {
+    const row = await tx.deleteFrom('api_tokens').where('account_id', '=', accountId).where('id', '=', id).returning('id').executeTakeFirst();
+    if (row) await audit(tx, { accountId, actorId, action: 'api_token.delete', targetType: 'api_token', targetId: id });
+    return row !== undefined;
+  });
+}

@@ -11,6 +11,8 @@ export interface Credentials {
   user: AuthenticatedUser | null;
   method: AuthMethod;
   scopes: string[] | null;
+  /** When these credentials stop working by themselves (OAuth tokens); caches honour it. */
+  expiresAt?: Date | null;
 }
 
 const ANONYMOUS: Credentials = { user: null, method: 'anonymous', scopes: null };
@@ -85,7 +87,7 @@ async function bearer(db: Db, account: Account, token: string): Promise<Credenti
   if (!row || (row.expires_at && row.expires_at.getTime() <= Date.now())) throw errors.unauthenticated();
   const user = await findUser(db, account.id, row.user_id);
   if (!user || !canSignIn(user)) throw errors.unauthenticated();
-  return { user: withPermissions(user, user.role_configuration), method: 'oauth', scopes: row.scopes };
+  return { user: withPermissions(user, user.role_configuration), method: 'oauth', scopes: row.scopes, expiresAt: row.expires_at };
 }
 
 function withPermissions(user: UserRow, roleConfiguration: unknown): AuthenticatedUser {
