@@ -28,6 +28,8 @@ import { apiTokensRoutes } from './auth/api-tokens.routes.ts';
 import { oauthRoutes } from './auth/oauth.routes.ts';
 import { accountSettingsRoutes } from './accounts/account-settings.routes.ts';
 import { passwordsRoutes } from './users/passwords.routes.ts';
+import { organizationsRoutes } from './organizations/organizations.routes.ts';
+import { organizationMembershipsRoutes } from './organizations/organization-memberships.routes.ts';
 
 export interface Services {
   config: Config;
@@ -154,6 +156,8 @@ export async function buildApp(services: Services & { logger?: boolean | object 
     await apiTokensRoutes(api as App, all);
     await oauthRoutes(api as App, all);
     await accountSettingsRoutes(api as App, all);
+    await organizationsRoutes(api as App, all);
+    await organizationMembershipsRoutes(api as App, all);
   });
 
   app.addHook('onSend', async (_request, reply, payload) => {

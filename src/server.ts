@@ -7,6 +7,7 @@ import { openDatabase, type Database } from './db/database.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import { Jobs } from './jobs/jobs.ts';
 import { userJobs } from './users/users.jobs.ts';
+import { organizationJobs } from './organizations/organizations.jobs.ts';
 
 export interface Runtime {
   app: App;
@@ -42,6 +43,7 @@ export async function startRuntime(options: StartOptions): Promise<Runtime> {
       ...(options.jobPollingSeconds ? { pollingIntervalSeconds: options.jobPollingSeconds } : {}),
     });
     for (const definition of userJobs) jobs.define(definition as never);
+    for (const definition of organizationJobs) jobs.define(definition as never);
     await jobs.start();
     await listener?.start();
     const accounts = new AccountCache(database.db);

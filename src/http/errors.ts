@@ -125,6 +125,7 @@ function constraintField(constraint: string | undefined): string {
   if (constraint.includes('external_id')) return 'external_id';
   if (constraint.includes('identities')) return 'value';
   if (constraint.includes('subdomain')) return 'subdomain';
+  if (constraint.endsWith('_name')) return 'name'; // organizations_name, custom_roles_name
   return 'base';
 }
 

@@ -208,6 +208,43 @@ export const authorize = {
     if (owner === 'user') need(actor, 'manage_user_fields', actor.permissions.manage_user_fields);
     else need(actor, 'manage_organization_fields', actor.permissions.manage_organization_fields);
   },
+
+  // Organizations
+  /**
+   * Adding, changing and deleting organizations (and who belongs to them): admins, and agents
+   * whose role grants organization_editing (src/roles/permissions.ts).
+   */
+  canEditOrganizations(actor: Actor): boolean {
+    return isStaff(actor) && actor.permissions.organization_editing;
+  },
+  /** Lists, counts, searches and look-ups across organizations: staff only. */
+  listOrganizations(actor: Actor): void {
+    allow(isStaff(actor));
+  },
+  /** One organization: staff, or an end user who belongs to it. */
+  viewOrganization(actor: Actor, isMember: boolean): void {
+    allow(isStaff(actor) || isMember);
+  },
+  manageOrganizations(actor: Actor): void {
+    need(actor, 'organization_editing', actor.permissions.organization_editing);
+  },
+  /** Zendesk: agents without organization editing may still change an organization's notes. */
+  updateOrganization(actor: Actor, fields: string[]): void {
+    if (authorize.canEditOrganizations(actor)) return;
+    allow(actor.role === 'agent' && fields.length > 0 && fields.every((field) => field === 'notes'), lacking('organization_editing'));
+  },
+  /** Memberships of a user: staff see anyone's, an end user only their own. */
+  viewMemberships(actor: Actor, userId: number): void {
+    allow(isStaff(actor) || actor.id === userId);
+  },
+  /**
+   * Putting a user into or out of an organization, or changing their default one: whoever edits
+   * organizations, and for agents only on end users (Zendesk's "agents, for an end user").
+   */
+  manageMemberships(actor: Actor, target: Target): void {
+    need(actor, 'organization_editing', actor.permissions.organization_editing);
+    allow(isAdmin(actor) || target.role === 'end-user', 'Agents manage end users only; agents and admins are managed by admins');
+  },
 };
 
 /**

@@ -5,6 +5,7 @@ import { assertIdentityFree, insertIdentity, type NewIdentity } from '../identit
 import { authorize, type Actor } from '../policy/policy.ts';
 import { validateFieldValues } from '../custom-fields/validate-field-values.ts';
 import { checkRoleColumns } from '../roles/role-columns.ts';
+import { applyUserOrganization, joinByEmails } from '../organizations/user-organization.ts';
 import type { UserInput } from './user-input.ts';
 import { findUserIdByExternalId, type Executor } from './users.repository.ts';
 
@@ -58,6 +59,9 @@ export async function createUser(
     .executeTakeFirstOrThrow();
 
   for (const identity of identities) await insertIdentity(tx, account.id, row.id, identity);
+  // The organization named in the request first (it becomes the default), then any whose domain an email has.
+  await applyUserOrganization(tx, account, actor, row.id, input.organization);
+  await joinByEmails(tx, account, actor, row.id, identities.filter((identity) => identity.type === 'email').map((identity) => identity.key));
   await audit(tx, {
     accountId: account.id,
     actorId: actor?.id ?? null,

@@ -11,6 +11,7 @@ import { authorize, withOrganizationContext, type Actor } from '../policy/policy
 import { validateFieldValues } from '../custom-fields/validate-field-values.ts';
 import { checkRoleColumns } from '../roles/role-columns.ts';
 import { withoutNulls } from './create-user.ts';
+import { applyUserOrganization, joinByEmails } from '../organizations/user-organization.ts';
 import type { UserInput } from './user-input.ts';
 import { countAdmins, findUser, findUserIdByExternalId, type Executor, type UserView } from './users.repository.ts';
 
@@ -35,7 +36,7 @@ export async function updateUser(tx: Executor, account: Account, actor: Actor | 
     if (holder !== undefined && holder !== userId) throw errors.field('external_id', 'DuplicateValue', 'External id has already been taken');
   }
 
-  if (input.email) await addEmail(tx, account.id, target, input.email, input.verified === true);
+  const emailAdded = input.email ? await addEmail(tx, account.id, target, input.email, input.verified === true) : false;
   if (input.phone !== undefined) await setPhone(tx, account.id, target, input.phone);
 
   const role = columns.role ?? target.role;
@@ -52,16 +53,21 @@ export async function updateUser(tx: Executor, account: Account, actor: Actor | 
     .where('id', '=', userId)
     .execute();
 
+  // The organization named in the request (replacing memberships), then auto-join by a newly added email.
+  await applyUserOrganization(tx, account, actor, userId, input.organization);
+  if (input.email && emailAdded) await joinByEmails(tx, account, actor, userId, [input.email.key]);
+
   const action = columns.suspended === undefined || columns.suspended === target.suspended ? 'user.update' : columns.suspended ? 'user.suspend' : 'user.unsuspend';
   await audit(tx, { accountId: account.id, actorId: actor?.id ?? null, action, targetType: 'user', targetId: userId, changedFields: input.fields });
 }
 
-/** `email` on update adds a secondary identity (primary only when the user had no email). */
-async function addEmail(tx: Executor, accountId: number, target: UserView, email: { value: string; key: string }, verified: boolean): Promise<void> {
+/** `email` on update adds a secondary identity (primary only when the user had no email); false when the user already had it. */
+async function addEmail(tx: Executor, accountId: number, target: UserView, email: { value: string; key: string }, verified: boolean): Promise<boolean> {
   const mine = await assertIdentityFree(tx, accountId, 'email', email.key, 'email', target.id);
-  if (mine) return;
+  if (mine) return false;
   const primary = !(await hasPrimary(tx, accountId, target.id, 'email'));
   await insertIdentity(tx, accountId, target.id, { type: 'email', value: email.value, key: email.key, primary, verified });
+  return true;
 }
 
 /** `phone` follows the primary phone identity: changing it rewrites that identity, null removes it. */

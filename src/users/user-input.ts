@@ -34,6 +34,8 @@ export interface UserColumns {
 }
 
 export interface UserInput {
+  /** `organization_id` (or `organization: {name}`) as sent: the user's new default organization, null for none. */
+  organization?: { id: number } | { name: string } | null;
   columns: UserColumns;
   email?: { value: string; key: string } | null;
   phone?: { value: string; key: string } | null;
@@ -207,8 +209,25 @@ export function parseUserInput(raw: unknown, mode: 'create' | 'update'): UserInp
     else if (typeof value === 'string' && /^\d{1,15}$/.test(value) && Number(value) > 0) columns.custom_role_id = Number(value);
     else fail('custom_role_id', 'InvalidValue', 'Custom role does not exist');
   }
-  // Organizations and groups are their own resources; until one is named that exists, only null is valid.
-  for (const key of ['organization_id', 'default_group_id']) {
+  // The default organization, by id or (Zendesk's `organization: {name}`) by name; resolved and
+  // checked against the account by create/update (src/organizations/user-organization.ts).
+  if (has('organization_id')) {
+    const value = take('organization_id');
+    if (value === null) result.organization = null;
+    else if (typeof value === 'number' && Number.isSafeInteger(value) && value > 0) result.organization = { id: value };
+    else if (typeof value === 'string' && /^\d{1,15}$/.test(value) && Number(value) > 0) result.organization = { id: Number(value) };
+    else fail('organization_id', 'InvalidValue', 'Organization does not exist');
+  }
+  if (has('organization') && !has('organization_id')) {
+    const value = take('organization');
+    const name = value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Raw).name : undefined;
+    if (value === null) result.organization = null;
+    else if ((typeof name === 'string' || typeof name === 'number') && String(name).trim() !== '' && String(name).trim().length <= 255) {
+      result.organization = { name: String(name).trim() };
+    } else fail('organization', 'InvalidValue', 'Organization must be an object with the name of an organization');
+  }
+  // Groups are their own resource; until one is named that exists, only null is valid.
+  for (const key of ['default_group_id']) {
     if (has(key) && take(key) !== null) fail(key, 'InvalidValue', `${key.replace(/_id$/, '').replace('_', ' ')} does not exist`);
   }
   if (has('user_fields')) {
