@@ -28,6 +28,7 @@ import { apiTokensRoutes } from './auth/api-tokens.routes.ts';
 import { oauthRoutes } from './auth/oauth.routes.ts';
 import { accountSettingsRoutes } from './accounts/account-settings.routes.ts';
 import { passwordsRoutes } from './users/passwords.routes.ts';
+import { rolesRoutes } from './roles/roles.routes.ts';
 import { organizationsRoutes } from './organizations/organizations.routes.ts';
 import { organizationMembershipsRoutes } from './organizations/organization-memberships.routes.ts';
 
@@ -156,6 +157,7 @@ export async function buildApp(services: Services & { logger?: boolean | object 
     await apiTokensRoutes(api as App, all);
     await oauthRoutes(api as App, all);
     await accountSettingsRoutes(api as App, all);
+    await rolesRoutes(api as App, all);
     await organizationsRoutes(api as App, all);
     await organizationMembershipsRoutes(api as App, all);
   });
