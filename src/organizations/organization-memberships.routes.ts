@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { Type } from 'typebox';
 import type { FastifyRequest } from 'fastify';
 import type { App, Services } from '../app.ts';
@@ -85,7 +86,7 @@ export async function organizationMembershipsRoutes(app: App, { database, jobs }
       return envelope('organization_memberships', cursorPage(request, rows, page, (row) => row.id), present(request));
     }
     // Zendesk lists a user's memberships default first, then by organization name.
-    const ordered = scope.userId !== undefined || !isStaff(actor) ? query.orderBy('m.is_default', 'desc').orderBy('o.name') : query;
+    const ordered = scope.userId !== undefined || !isStaff(actor) ? query.orderBy('m.is_default', 'desc').orderBy(sql`lower(o.name)`) : query;
     const rows = await ordered.orderBy('m.id').offset((page.page - 1) * page.perPage).limit(page.perPage).execute();
     const count = await query.clearSelect().select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
     return envelope('organization_memberships', offsetPage(request, rows, page, Number(count.n)), present(request));
