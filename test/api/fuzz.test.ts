@@ -18,6 +18,9 @@ let t: TestApp;
 let targets: number[] = [];
 /** Identity ids of the targets. */
 let identityIds: number[] = [];
+/** Organizations and memberships the organization routes aim at. */
+let organizationIds: number[] = [];
+let membershipIds: number[] = [];
 let ownerId = 0;
 let adminHeaders: Record<string, string> = {};
 let agentHeaders: Record<string, string> = {};
@@ -38,6 +41,12 @@ beforeAll(async () => {
   endUserHeaders = endUser.headers;
   const rows = await t.runtime.database.db.selectFrom('user_identities').select('id').where('user_id', 'in', targets).execute();
   identityIds = rows.map((row) => row.id);
+  for (const name of ['Fuzz Org', 'Fuzz Org Two']) {
+    const created = await t.request('POST', '/api/v2/organizations', { body: { organization: { name, domain_names: ['fuzz.test'], external_id: name } } });
+    organizationIds.push(created.json().organization.id as number);
+  }
+  const membership = await t.request('POST', '/api/v2/organization_memberships', { body: { organization_membership: { user_id: target.id, organization_id: organizationIds[0] } } });
+  membershipIds = [membership.json().organization_membership.id as number];
 });
 afterAll(async () => {
   await t.close();
@@ -111,7 +120,9 @@ async function snapshot(): Promise<string> {
   const identities = await sql<{ text: string }>`SELECT coalesce(json_agg(i ORDER BY i.account_id, i.id), '[]')::text AS text FROM user_identities i`.execute(db);
   const audit = await sql<{ n: string }>`SELECT count(*)::text AS n FROM audit_events`.execute(db);
   const jobs = await sql<{ n: string }>`SELECT count(*)::text AS n FROM job_statuses`.execute(db);
-  return JSON.stringify([users.rows[0]?.text, identities.rows[0]?.text, audit.rows[0]?.n, jobs.rows[0]?.n]);
+  const organizations = await sql<{ text: string }>`SELECT coalesce(json_agg(o ORDER BY o.account_id, o.id), '[]')::text AS text FROM organizations o`.execute(db);
+  const memberships = await sql<{ text: string }>`SELECT coalesce(json_agg(m ORDER BY m.account_id, m.id), '[]')::text AS text FROM organization_memberships m`.execute(db);
+  return JSON.stringify([users.rows[0]?.text, identities.rows[0]?.text, audit.rows[0]?.n, jobs.rows[0]?.n, organizations.rows[0]?.text, memberships.rows[0]?.text]);
 }
 
 async function waitForJobs(): Promise<Array<{ status: string; message: string | null }>> {
@@ -281,7 +292,7 @@ const idSegment = (known: number[]): fc.Arbitrary<string> =>
 const QUERY_KEYS = [
   'page', 'per_page', 'page[size]', 'page[after]', 'page[before]', 'page[size][x]', 'page[]', 'per_page[]', 'role', 'role[]',
   'role[][x]', 'ids', 'ids[]', 'external_ids', 'external_id', 'permission_set', 'type', 'type[]', 'sort', 'sort_by',
-  '__proto__', '__proto__[role]', 'constructor[prototype][x]', 'a[b][c][d][e]', 'include',
+  '__proto__', '__proto__[role]', 'constructor[prototype][x]', 'a[b][c][d][e]', 'include', 'name', 'name[]',
 ];
 const cursorValue = fc.oneof(
   fc.integer({ min: -5, max: 10_000_000 }).map((n) => Buffer.from(`id:${n}`).toString('base64url')),
@@ -375,6 +386,32 @@ const passwordBody = fc
   .dictionary(fc.constantFrom('password', 'previous_password'), nastyValue, { maxKeys: 2 })
   .map((value) => JSON.stringify(value));
 
+const ORGANIZATION_FIELDS = [
+  'name', 'details', 'notes', 'domain_names', 'tags', 'external_id', 'group_id', 'shared_tickets', 'shared_comments',
+  'organization_fields', 'id', 'url', 'created_at',
+] as const;
+const organizationObject = fc.dictionary(fc.constantFrom(...ORGANIZATION_FIELDS), nastyValue, { maxKeys: 5 });
+/** Always with a fresh name, so some creates and updates succeed. */
+const plausibleOrganization = fc
+  .tuple(organizationObject, fc.integer({ min: 0, max: 1e9 }))
+  .map(([organization, n]) => ({ name: `Fuzz Org ${n}`, ...organization }));
+const organizationBody = jsonBody(fc.oneof(organizationObject, plausibleOrganization), 'organization');
+const organizationsBody = fc.oneof(
+  fc.array(fc.oneof(organizationObject, plausibleOrganization), { maxLength: 4 }).map((organizations) => JSON.stringify({ organizations })),
+  jsonBody(organizationObject, 'organization'),
+  fc.array(nastyValue, { maxLength: 3 }).map((organizations) => JSON.stringify({ organizations })),
+);
+const membershipObject = fc.dictionary(
+  fc.constantFrom('user_id', 'organization_id', 'default', 'id', 'view_tickets'),
+  fc.oneof(fc.integer({ min: -2, max: 12 }), nastyValue),
+  { maxKeys: 4 },
+);
+const membershipBody = jsonBody(membershipObject, 'organization_membership');
+const membershipsBody = fc.oneof(
+  fc.array(membershipObject, { maxLength: 4 }).map((list) => JSON.stringify({ organization_memberships: list })),
+  fc.array(nastyValue, { maxLength: 3 }).map((list) => JSON.stringify({ organization_memberships: list })),
+);
+
 const SYNC_WRITES: Route[] = [
   { method: 'POST', path: '/api/v2/users', body: userBody },
   { method: 'POST', path: '/api/v2/users/create_or_update', body: userBody },
@@ -388,6 +425,17 @@ const SYNC_WRITES: Route[] = [
   { method: 'PUT', path: '/api/v2/users/:user/identities/:identity/make_primary' },
   { method: 'PUT', path: '/api/v2/users/:user/identities/:identity/verify' },
   { method: 'PUT', path: '/api/v2/users/:user/identities/:identity/request_verification' },
+  { method: 'POST', path: '/api/v2/organizations', body: organizationBody },
+  { method: 'POST', path: '/api/v2/organizations/create_or_update', body: organizationBody },
+  { method: 'PUT', path: '/api/v2/organizations/:organization', body: organizationBody },
+  { method: 'DELETE', path: '/api/v2/organizations/:organization' },
+  { method: 'POST', path: '/api/v2/organization_memberships', body: membershipBody },
+  { method: 'POST', path: '/api/v2/users/:user/organization_memberships', body: membershipBody },
+  { method: 'DELETE', path: '/api/v2/organization_memberships/:membership' },
+  { method: 'DELETE', path: '/api/v2/users/:user/organization_memberships/:membership' },
+  { method: 'DELETE', path: '/api/v2/users/:user/organizations/:organization' },
+  { method: 'PUT', path: '/api/v2/users/:user/organization_memberships/:membership/make_default' },
+  { method: 'PUT', path: '/api/v2/users/:user/organizations/:organization/make_default' },
 ];
 const READS: Route[] = [
   { method: 'GET', path: '/api/v2/users' },
@@ -399,22 +447,45 @@ const READS: Route[] = [
   { method: 'GET', path: '/api/v2/users/:user/password/requirements' },
   { method: 'GET', path: '/api/v2/users/:user/identities' },
   { method: 'GET', path: '/api/v2/users/:user/identities/:identity' },
+  { method: 'GET', path: '/api/v2/organizations' },
+  { method: 'GET', path: '/api/v2/organizations/count' },
+  { method: 'GET', path: '/api/v2/organizations/show_many' },
+  { method: 'GET', path: '/api/v2/organizations/search' },
+  { method: 'GET', path: '/api/v2/organizations/autocomplete' },
+  { method: 'GET', path: '/api/v2/organizations/:organization' },
+  { method: 'GET', path: '/api/v2/organizations/:organization/related' },
+  { method: 'GET', path: '/api/v2/organizations/:organization/users' },
+  { method: 'GET', path: '/api/v2/organizations/:organization/organization_memberships' },
+  { method: 'GET', path: '/api/v2/users/:user/organizations' },
+  { method: 'GET', path: '/api/v2/users/:user/organization_memberships' },
+  { method: 'GET', path: '/api/v2/users/:user/organization_memberships/:membership' },
+  { method: 'GET', path: '/api/v2/organization_memberships' },
+  { method: 'GET', path: '/api/v2/organization_memberships/:membership' },
 ];
 const JOB_WRITES: Route[] = [
   { method: 'POST', path: '/api/v2/users/create_many', body: usersBody },
   { method: 'POST', path: '/api/v2/users/create_or_update_many', body: usersBody },
   { method: 'PUT', path: '/api/v2/users/update_many', body: fc.oneof(usersBody, userBody) },
+  { method: 'POST', path: '/api/v2/organizations/create_many', body: organizationsBody },
+  { method: 'PUT', path: '/api/v2/organizations/update_many', body: fc.oneof(organizationsBody, organizationBody) },
+  { method: 'DELETE', path: '/api/v2/organizations/destroy_many' },
+  { method: 'POST', path: '/api/v2/organization_memberships/create_many', body: membershipsBody },
+  { method: 'DELETE', path: '/api/v2/organization_memberships/destroy_many' },
 ];
 
 /** Built inside a test: the fixture ids exist only once `beforeAll` ran. */
 function requestFor(routes: Route[], options: { headers?: boolean; raw?: boolean } = {}): fc.Arbitrary<FuzzRequest> {
   const userId = idSegment(targets);
   const identityId = idSegment(identityIds);
+  const organizationId = idSegment(organizationIds);
+  const membershipId = idSegment(membershipIds);
   return fc.constantFrom(...routes).chain((route) =>
     fc
       .record({
         user: userId,
         identity: identityId,
+        organization: organizationId,
+        membership: membershipId,
         query: fc.oneof({ weight: 2, arbitrary: fc.constant('') }, queryString),
         body: route.body === undefined ? fc.constant(undefined) : options.raw ? fc.oneof({ weight: 3, arbitrary: route.body }, rawBody) : route.body,
         auth: options.headers ? authorization : fc.constant('admin'),
@@ -422,8 +493,8 @@ function requestFor(routes: Route[], options: { headers?: boolean; raw?: boolean
         type: options.headers ? contentType : fc.constant(undefined),
         method: options.headers ? fc.oneof({ weight: 8, arbitrary: fc.constant(route.method) }, fc.constantFrom<FuzzRequest['method']>('GET', 'POST', 'PUT', 'DELETE')) : fc.constant(route.method),
       })
-      .map(({ user, identity, query, body, auth, host: hostHeader, type, method }) => {
-        const path = route.path.replace(':user', user).replace(':identity', identity);
+      .map(({ user, identity, organization, membership, query, body, auth, host: hostHeader, type, method }) => {
+        const path = route.path.replace(':user', user).replace(':identity', identity).replace(':organization', organization).replace(':membership', membership);
         const headers = headersFor(auth, hostHeader, body === undefined ? type : (type ?? 'application/json'));
         return { method, url: query ? `${path}?${query}` : path, headers, ...(body === undefined ? {} : { payload: body }) };
       }),
@@ -432,7 +503,7 @@ function requestFor(routes: Route[], options: { headers?: boolean; raw?: boolean
 
 // ---------------------------------------------------------------------------------------------
 
-describe('Fuzzing the users and identities API', () => {
+describe('Fuzzing the users, identities and organizations API', () => {
   it('never answers a malformed synchronous write with a 5xx, and a refused write changes nothing', async () => {
     await fc.assert(
       fc.asyncProperty(requestFor(SYNC_WRITES, { raw: true }), async (request) => {
