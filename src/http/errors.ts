@@ -105,6 +105,8 @@ function fromPgError(error: PgError): AppError | undefined {
   switch (error.code) {
     case '23505': // unique_violation: a concurrent writer won the race for the same value
       return errors.field(constraintField(error.constraint), 'DuplicateValue', 'has already been taken');
+    case '23503': // foreign_key_violation: what the request refers to was deleted by a concurrent writer
+      return errors.field('base', 'InvalidValue', 'refers to a record that no longer exists');
     case '22P02': // invalid_text_representation
     case '22003': // numeric_value_out_of_range
     case '22001': // string_data_right_truncation
