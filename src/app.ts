@@ -29,6 +29,7 @@ import { oauthRoutes } from './auth/oauth.routes.ts';
 import { accountSettingsRoutes } from './accounts/account-settings.routes.ts';
 import { passwordsRoutes } from './users/passwords.routes.ts';
 import { rolesRoutes } from './roles/roles.routes.ts';
+import { groupsRoutes } from './groups/groups.routes.ts';
 import { organizationsRoutes } from './organizations/organizations.routes.ts';
 import { organizationMembershipsRoutes } from './organizations/organization-memberships.routes.ts';
 
@@ -158,6 +159,7 @@ export async function buildApp(services: Services & { logger?: boolean | object 
     await oauthRoutes(api as App, all);
     await accountSettingsRoutes(api as App, all);
     await rolesRoutes(api as App, all);
+    await groupsRoutes(api as App, all);
     await organizationsRoutes(api as App, all);
     await organizationMembershipsRoutes(api as App, all);
   });

@@ -8,6 +8,7 @@ import { migrateToLatest } from './db/migrate.ts';
 import { Jobs } from './jobs/jobs.ts';
 import { userJobs } from './users/users.jobs.ts';
 import { organizationJobs } from './organizations/organizations.jobs.ts';
+import { groupJobs } from './groups/groups.jobs.ts';
 
 export interface Runtime {
   app: App;
@@ -44,6 +45,7 @@ export async function startRuntime(options: StartOptions): Promise<Runtime> {
     });
     for (const definition of userJobs) jobs.define(definition as never);
     for (const definition of organizationJobs) jobs.define(definition as never);
+    for (const definition of groupJobs) jobs.define(definition as never);
     await jobs.start();
     await listener?.start();
     const accounts = new AccountCache(database.db);
