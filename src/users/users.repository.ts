@@ -1,6 +1,8 @@
 import { sql, type Expression, type ExpressionBuilder, type SqlBool } from 'kysely';
 import type { Db } from '../db/database.ts';
-import type { DB, UserRow, UsersTable } from '../db/tables.ts';
+import type { DB, NewUserRow, UserRow, UsersTable } from '../db/tables.ts';
+import { auditCreation } from '../audit/audit.ts';
+import type { NewIdentity } from '../identities/identities.repository.ts';
 import type { Kysely, Transaction } from 'kysely';
 
 export type Executor = Kysely<DB> | Transaction<DB>;
@@ -71,6 +73,48 @@ export function selectUsers(db: Executor, accountId: number) {
     ])
     .where('u.account_id', '=', accountId);
 }
+
+/**
+ * Inserts a user, its identities and the audit row of its creation in one statement: a user
+ * create is the API's most frequent write, and each statement is a round trip (bench/RESULTS.md).
+ * A taken identity surfaces as the unique violation of `user_identities_value`.
+ */
+export async function insertUser(
+  db: Executor,
+  values: NewUserRow,
+  identities: NewIdentity[],
+  audit: { actorId: number | null; changedFields: string[] },
+): Promise<{ id: number; domainClaimed: boolean }> {
+  const row = await db
+    .with('u', (qc) => qc.insertInto('users').values(values).returning(['account_id', 'id']))
+    .with('i', () => sql`(
+      INSERT INTO user_identities (account_id, user_id, type, value, value_key, "primary", verified, verified_at, verification_method)
+      SELECT u.account_id, u.id, v.type, v.value, v.key, v.primary, v.verified,
+        CASE WHEN v.verified THEN now() END, CASE WHEN v.verified THEN 'full' ELSE 'none' END
+      FROM u CROSS JOIN jsonb_to_recordset(${JSON.stringify(identities)}::jsonb)
+        AS v(type text, value text, key text, "primary" boolean, verified boolean))`)
+    .with('a', () => auditCreation('u', { actorId: audit.actorId, action: 'user.create', targetType: 'user', changedFields: audit.changedFields }))
+    .selectFrom('u')
+    .select((eb) => [
+      'u.id',
+      // Whether an organization claims one of the email domains (domain auto-join follows): asked
+      // here so the usual create, with no such organization, needs no statement of its own.
+      eb
+        .exists(
+          eb
+            .selectFrom('organizations as o')
+            .select('o.id')
+            .whereRef('o.account_id', '=', 'u.account_id')
+            .where(sql<boolean>`o.domain_names && ${emailDomains(identities)}::text[]`),
+        )
+        .as('domain_claimed'),
+    ])
+    .executeTakeFirstOrThrow();
+  return { id: row.id, domainClaimed: Boolean(row.domain_claimed) };
+}
+
+const emailDomains = (identities: NewIdentity[]): string[] =>
+  identities.filter((identity) => identity.type === 'email').map((identity) => identity.key.slice(identity.key.lastIndexOf('@') + 1));
 
 export async function findUser(db: Executor, accountId: number, id: number): Promise<UserView | undefined> {
   return (await selectUsers(db, accountId).where('u.id', '=', id).executeTakeFirst()) as UserView | undefined;
