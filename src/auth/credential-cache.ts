@@ -17,6 +17,9 @@ import type { Credentials } from './authenticate.ts';
  * - An entry is stored only if no invalidation happened while its authentication ran, so a read
  *   that raced a write is never kept; entries also expire after TTL_MS, and OAuth tokens at
  *   their own expiry.
+ * So the cached user row is exact for who the caller is and what they may do (role, custom role,
+ * active, suspended); a field that a `*.create` write can change (the default organization or
+ * group, after a membership is created) may lag: read such fields from the database.
  * Keys are HMACs of the Authorization header under a per-process random key: the cache never
  * holds a credential in clear, and its keys mean nothing outside this process.
  */
