@@ -30,6 +30,7 @@ import { accountSettingsRoutes } from './accounts/account-settings.routes.ts';
 import { passwordsRoutes } from './users/passwords.routes.ts';
 import { rolesRoutes } from './roles/roles.routes.ts';
 import { groupsRoutes } from './groups/groups.routes.ts';
+import { customFieldsRoutes } from './custom-fields/custom-fields.routes.ts';
 import { organizationsRoutes } from './organizations/organizations.routes.ts';
 import { organizationMembershipsRoutes } from './organizations/organization-memberships.routes.ts';
 
@@ -160,6 +161,7 @@ export async function buildApp(services: Services & { logger?: boolean | object 
     await accountSettingsRoutes(api as App, all);
     await rolesRoutes(api as App, all);
     await groupsRoutes(api as App, all);
+    await customFieldsRoutes(api as App, all);
     await organizationsRoutes(api as App, all);
     await organizationMembershipsRoutes(api as App, all);
   });

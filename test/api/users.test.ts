@@ -230,6 +230,8 @@ describe('GET /api/v2/users and friends', () => {
 describe('PUT /api/v2/users/:id', () => {
   it('updates fields and adds email as a secondary identity', async () => {
     const user = (await create({ name: 'Dee', email: 'dee@roster.test' })).json().user;
+    // user_fields values must name a defined field (test/api/custom-fields.test.ts covers the rest).
+    await t.request('POST', '/api/v2/user_fields', { body: { user_field: { key: 'plan', title: 'Plan' } } });
     const response = await t.request('PUT', `/api/v2/users/${user.id}`, { body: { user: { name: 'Dee Dee', email: 'dee2@roster.test', notes: 'vip', user_fields: { plan: 'gold' } } } });
     expect(response.statusCode).toBe(200);
     const updated = response.json().user;
