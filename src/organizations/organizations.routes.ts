@@ -10,7 +10,7 @@ import { errorResponses, IdParams, OffsetMeta } from '../http/schemas.ts';
 import { baseUrl, requireUser } from '../http/urls.ts';
 import { JobStatusEnvelope } from '../jobs/job-statuses.schemas.ts';
 import { presentJobStatus } from '../jobs/job-statuses.presenter.ts';
-import { authorize } from '../policy/policy.ts';
+import { authorize, isStaff } from '../policy/policy.ts';
 import { presentUser } from '../users/users.presenter.ts';
 import { findUser, selectUsers, type UserView } from '../users/users.repository.ts';
 import { UserResponse } from '../users/users.schemas.ts';
@@ -175,7 +175,8 @@ export async function organizationsRoutes(app: App, { database, jobs }: Services
     const accountId = request.ctx.account.id;
     const row = await findOrganization(db, accountId, request.params.organization_id as number);
     if (!row) throw errors.notFound();
-    authorize.viewOrganization(actor, await isMember(db, accountId, actor.id, row.id));
+    // Membership matters only for end users; staff see every organization.
+    authorize.viewOrganization(actor, !isStaff(actor) && (await isMember(db, accountId, actor.id, row.id)));
     return { organization: (await presenter(request))(row) };
   });
 
@@ -195,6 +196,8 @@ export async function organizationsRoutes(app: App, { database, jobs }: Services
   }, async (request) => {
     const actor = requireUser(request);
     authorize.listOrganizations(actor);
+    // A list of users, so also the user-list permission (end_user_list_access).
+    authorize.listUsers(actor);
     const accountId = request.ctx.account.id;
     const organizationId = request.params.organization_id as number;
     if (!(await findOrganization(db, accountId, organizationId))) throw errors.notFound();

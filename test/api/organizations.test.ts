@@ -504,6 +504,10 @@ describe('GET /api/v2/organizations/:id/users and /api/v2/users/:id/organization
     expect((await t.request('GET', '/api/v2/organizations/999/users')).statusCode).toBe(404);
     const endUser = await t.user({ role: 'end-user', organization_id: organization.id });
     expect((await t.request('GET', `/api/v2/organizations/${organization.id}/users`, { as: endUser })).statusCode).toBe(403);
+    const noLists = await agentWithRole({ end_user_list_access: 'none' });
+    const refused = await t.request('GET', `/api/v2/organizations/${organization.id}/users`, { as: noLists });
+    expect(refused.statusCode).toBe(403);
+    expect(refused.json().description).toContain('end_user_list_access');
   });
 
   it("lists a user's organizations; an end user sees only their own", async () => {
