@@ -64,7 +64,7 @@ describe('GET /api/v2/openapi.json', () => {
     expect(signedIn.headers['content-type']).toMatch(/^application\/json/);
   });
 
-  it('lists the users, identities, job statuses, API tokens, OAuth and account settings paths', () => {
+  it('lists the users, identities, job statuses, API tokens, OAuth, account settings, organizations and organization memberships paths', () => {
     const expected: Array<[string, string[]]> = [
       ['/api/v2/users', ['get', 'post']],
       ['/api/v2/users/{user_id}', ['get', 'put']],
@@ -89,6 +89,28 @@ describe('GET /api/v2/openapi.json', () => {
       ['/api/v2/oauth/clients', ['get', 'post']],
       ['/api/v2/oauth/tokens', ['post']],
       ['/api/v2/account/settings', ['get', 'put']],
+      ['/api/v2/organizations', ['get', 'post']],
+      ['/api/v2/organizations/{organization_id}', ['get', 'put', 'delete']],
+      ['/api/v2/organizations/show_many', ['get']],
+      ['/api/v2/organizations/count', ['get']],
+      ['/api/v2/organizations/search', ['get']],
+      ['/api/v2/organizations/autocomplete', ['get']],
+      ['/api/v2/organizations/create_many', ['post']],
+      ['/api/v2/organizations/create_or_update', ['post']],
+      ['/api/v2/organizations/update_many', ['put']],
+      ['/api/v2/organizations/destroy_many', ['delete']],
+      ['/api/v2/organizations/{organization_id}/related', ['get']],
+      ['/api/v2/organizations/{organization_id}/users', ['get']],
+      ['/api/v2/users/{user_id}/organizations', ['get']],
+      ['/api/v2/organization_memberships', ['get', 'post']],
+      ['/api/v2/organization_memberships/{organization_membership_id}', ['get', 'delete']],
+      ['/api/v2/organization_memberships/create_many', ['post']],
+      ['/api/v2/organization_memberships/destroy_many', ['delete']],
+      ['/api/v2/users/{user_id}/organization_memberships', ['get', 'post']],
+      ['/api/v2/organizations/{organization_id}/organization_memberships', ['get']],
+      ['/api/v2/users/{user_id}/organization_memberships/{organization_membership_id}/make_default', ['put']],
+      ['/api/v2/users/{user_id}/organizations/{organization_id}/make_default', ['put']],
+      ['/api/v2/users/{user_id}/organizations/{organization_id}', ['delete']],
     ];
     for (const [path, methods] of expected) {
       expect(doc.paths[path], path).toBeDefined();
