@@ -131,3 +131,34 @@ export function parseOrganizationInput(raw: unknown, mode: 'create' | 'update'):
   if (Object.keys(details).length > 0) throw errors.invalid(details);
   return result;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Memberships
+
+export interface MembershipInput {
+  user_id: number;
+  organization_id: number;
+  default: boolean;
+}
+
+const positiveId = (value: unknown): number | undefined => {
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value > 0) return value;
+  if (typeof value === 'string' && /^\d{1,15}$/.test(value) && Number(value) > 0) return Number(value);
+  return undefined;
+};
+
+/** `{user_id, organization_id, default}` of a membership body (API or job item); what is missing or malformed is a 422 on that field. */
+export function parseMembershipInput(raw: unknown, userId?: number): MembershipInput {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw errors.missingParameter('organization_membership');
+  const input = raw as Record<string, unknown>;
+  const user = userId ?? positiveId(input.user_id);
+  const organization = positiveId(input.organization_id);
+  const details: ErrorDetails = {};
+  if (user === undefined) details.user_id = [{ error: 'InvalidValue', description: 'User: a user id is required' }];
+  if (organization === undefined) details.organization_id = [{ error: 'InvalidValue', description: 'Organization: an organization id is required' }];
+  if (input.default !== undefined && input.default !== null && typeof input.default !== 'boolean') {
+    details.default = [{ error: 'InvalidValue', description: 'Default must be true or false' }];
+  }
+  if (user === undefined || organization === undefined || details.default) throw errors.invalid(details);
+  return { user_id: user, organization_id: organization, default: input.default === true };
+}

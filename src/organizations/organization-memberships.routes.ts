@@ -12,7 +12,8 @@ import { presentJobStatus } from '../jobs/job-statuses.presenter.ts';
 import { authorize, isStaff } from '../policy/policy.ts';
 import { findUser } from '../users/users.repository.ts';
 import { addMembership, makeMembershipDefault, removeMembership } from './organization-memberships.ts';
-import { createManyMemberships, destroyManyMemberships, type MembershipItem } from './organizations.jobs.ts';
+import { createManyMemberships, destroyManyMemberships } from './organizations.jobs.ts';
+import { parseMembershipInput, type MembershipInput } from './organization-input.ts';
 import { presentMembership } from './organizations.presenter.ts';
 import {
   findMembership,
@@ -35,28 +36,6 @@ import {
 const tags = ['Organization Memberships'];
 const JobResponse = { 200: JobStatusEnvelope, ...errorResponses };
 const MembershipsOnly = Type.Object({ organization_memberships: Type.Array(MembershipsList.properties.organization_memberships.items) });
-
-const positiveId = (value: unknown): number | undefined => {
-  if (typeof value === 'number' && Number.isSafeInteger(value) && value > 0) return value;
-  if (typeof value === 'string' && /^\d{1,15}$/.test(value) && Number(value) > 0) return Number(value);
-  return undefined;
-};
-
-/** `{user_id, organization_id, default}` of a request body; what is missing or malformed is a 422 on that field. */
-function parseMembership(raw: unknown, userId?: number): MembershipItem {
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw errors.missingParameter('organization_membership');
-  const input = raw as Record<string, unknown>;
-  const user = userId ?? positiveId(input.user_id);
-  const organization = positiveId(input.organization_id);
-  const details: Record<string, { error: string; description: string }[]> = {};
-  if (user === undefined) details.user_id = [{ error: 'InvalidValue', description: 'User: a user id is required' }];
-  if (organization === undefined) details.organization_id = [{ error: 'InvalidValue', description: 'Organization: an organization id is required' }];
-  if (input.default !== undefined && input.default !== null && typeof input.default !== 'boolean') {
-    details.default = [{ error: 'InvalidValue', description: 'Default must be true or false' }];
-  }
-  if (user === undefined || organization === undefined || details.default) throw errors.invalid(details);
-  return { user_id: user, organization_id: organization, default: input.default === true };
-}
 
 export async function organizationMembershipsRoutes(app: App, { database, jobs }: Services): Promise<void> {
   const db = database.db;
@@ -134,7 +113,7 @@ export async function organizationMembershipsRoutes(app: App, { database, jobs }
     return { organization_membership: present(request)(membership) };
   });
 
-  const create = async (request: FastifyRequest, item: MembershipItem) => {
+  const create = async (request: FastifyRequest, item: MembershipInput) => {
     const actor = requireUser(request);
     const membership = await db.transaction().execute(async (tx) => {
       const id = await addMembership(tx, request.ctx.account, actor, { userId: item.user_id, organizationId: item.organization_id, makeDefault: item.default });
@@ -147,7 +126,7 @@ export async function organizationMembershipsRoutes(app: App, { database, jobs }
   app.post('/api/v2/organization_memberships', {
     schema: { tags, summary: 'Put a user into an organization', body: MembershipBody, response: { 201: MembershipEnvelope, ...errorResponses } },
   }, async (request, reply) => {
-    const membership = await create(request, parseMembership(request.body?.organization_membership));
+    const membership = await create(request, parseMembershipInput(request.body?.organization_membership));
     reply.code(201).header('Location', `${baseUrl(request)}/api/v2/organization_memberships/${membership.id}.json`);
     return { organization_membership: present(request)(membership) };
   });
@@ -157,7 +136,7 @@ export async function organizationMembershipsRoutes(app: App, { database, jobs }
   }, async (request, reply) => {
     const userId = request.params.user_id as number;
     if (!(await findUser(db, request.ctx.account.id, userId))) throw errors.notFound();
-    const membership = await create(request, parseMembership(request.body?.organization_membership, userId));
+    const membership = await create(request, parseMembershipInput(request.body?.organization_membership, userId));
     reply.code(201).header('Location', `${baseUrl(request)}/api/v2/organization_memberships/${membership.id}.json`);
     return { organization_membership: present(request)(membership) };
   });
@@ -168,8 +147,8 @@ export async function organizationMembershipsRoutes(app: App, { database, jobs }
     const actor = requireUser(request);
     authorize.manageOrganizations(actor);
     authorize.bulk(actor);
-    const items = request.body.organization_memberships.map((raw) => parseMembership(raw));
-    const row = await jobs.enqueue(request.ctx.account, actor, createManyMemberships.type, items);
+    // Each item is validated by the job, so one malformed item fails alone, as in create_many for users.
+    const row = await jobs.enqueue(request.ctx.account, actor, createManyMemberships.type, request.body.organization_memberships);
     return { job_status: presentJobStatus(row, baseUrl(request)) };
   });
 

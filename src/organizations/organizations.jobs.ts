@@ -3,7 +3,7 @@ import type { ItemJobDefinition } from '../jobs/jobs.ts';
 import { createOrganization } from './create-organization.ts';
 import { deleteOrganization } from './delete-organization.ts';
 import { addMembership, removeMembership } from './organization-memberships.ts';
-import { parseOrganizationInput } from './organization-input.ts';
+import { parseMembershipInput, parseOrganizationInput } from './organization-input.ts';
 import { updateOrganization } from './update-organization.ts';
 
 /** Per-item failures name the error and the fields, never the values (job results outlive requests). */
@@ -52,15 +52,10 @@ export const destroyManyOrganizations: ItemJobDefinition<number> = {
   failure: (id, index, error) => failure(index, error, id),
 };
 
-export interface MembershipItem {
-  user_id: number;
-  organization_id: number;
-  default: boolean;
-}
-
-export const createManyMemberships: ItemJobDefinition<MembershipItem> = {
+export const createManyMemberships: ItemJobDefinition<unknown> = {
   type: 'create_many_organization_memberships',
-  async run(tx, { account, actor }, item, index) {
+  async run(tx, { account, actor }, raw, index) {
+    const item = parseMembershipInput(raw);
     const id = await addMembership(tx, account, actor, { userId: item.user_id, organizationId: item.organization_id, makeDefault: item.default });
     return { index, id, action: 'create', status: 'Created', success: true };
   },

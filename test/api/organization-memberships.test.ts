@@ -325,8 +325,20 @@ describe('Bulk membership jobs', () => {
     expect(await listOf(user.id)).toEqual([[a, true], [b, null]]);
   });
 
-  it('create_many refuses malformed items, more than 100, and end users', async () => {
-    expect((await t.request('POST', '/api/v2/organization_memberships/create_many', { body: { organization_memberships: [{ user_id: 'x' }] } })).statusCode).toBe(422);
+  it('create_many fails a malformed item alone, and refuses items that are not objects, more than 100, and end users', async () => {
+    const acme = await org('Acme');
+    const user = await t.user({});
+    const response = await t.request('POST', '/api/v2/organization_memberships/create_many', {
+      body: { organization_memberships: [{ user_id: 'x' }, { user_id: user.id, organization_id: 999, default: 'no' }, { user_id: user.id, organization_id: acme }] },
+    });
+    const job = await t.waitForJob(response.json().job_status.id);
+    expect(job.status).toBe('completed');
+    expect((job.results as Json[]).map((result) => [result.index, result.success, result.error])).toEqual([
+      [0, false, 'RecordInvalid'],
+      [1, false, 'RecordInvalid'],
+      [2, true, undefined],
+    ]);
+    expect((await t.request('POST', '/api/v2/organization_memberships/create_many', { body: { organization_memberships: ['nonsense'] } })).statusCode).toBe(400);
     const many = Array.from({ length: 101 }, () => ({ user_id: 1, organization_id: 1 }));
     expect((await t.request('POST', '/api/v2/organization_memberships/create_many', { body: { organization_memberships: many } })).statusCode).toBe(400);
     const endUser = await t.user({ role: 'end-user' });
