@@ -215,6 +215,30 @@ describe('GET /api/v2/organizations', () => {
   });
 });
 
+describe('Reads across organizations', () => {
+  it('are refused to end users, even members, and answered to agents', async () => {
+    const organization = await org({ name: 'Staff Only', external_id: 'so' });
+    const endUser = await t.user({ role: 'end-user', organization_id: organization.id });
+    const agent = await t.user({ role: 'agent' });
+    const paths = [
+      '/api/v2/organizations',
+      '/api/v2/organizations/count',
+      `/api/v2/organizations/show_many?ids=${organization.id}`,
+      '/api/v2/organizations/search?external_id=so',
+      '/api/v2/organizations/autocomplete?name=st',
+      `/api/v2/organizations/${organization.id}/related`,
+      `/api/v2/organizations/${organization.id}/users`,
+      `/api/v2/organizations/${organization.id}/organization_memberships`,
+    ];
+    for (const path of paths) {
+      const refused = await t.request('GET', path, { as: endUser });
+      expect(refused.statusCode, path).toBe(403);
+      expect(refused.json().error, path).toBe('Forbidden');
+      expect((await t.request('GET', path, { as: agent })).statusCode, path).toBe(200);
+    }
+  });
+});
+
 describe('GET /api/v2/organizations/:id', () => {
   it('shows an organization', async () => {
     const created = await org({ name: 'Shown', external_id: 'S1' });
