@@ -1,0 +1,386 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureAccount } from '../../src/accounts/bootstrap.ts';
+import { issueApiToken } from '../../src/auth/api-tokens.ts';
+import { basic, createTestApp, OWNER_EMAIL, type Caller, type TestApp } from '../helpers.ts';
+
+/**
+ * The authorization matrix: every route, called by every kind of caller, answers the status in
+ * its cell. One row per route (its Fastify pattern, how to fill the pattern, an optional body,
+ * and the eight expected statuses); a later feature adds its rows here, and the last test
+ * fails while a registered route has no row.
+ *
+ * Columns:
+ * - anonymous: no credentials
+ * - endUser: an end user
+ * - restricted: an agent whose custom role limits ticket access to their groups (seed 001)
+ * - agent: a plain agent (Zendesk's standard agent permissions)
+ * - limited: an agent whose custom role lacks every optional permission (readonly profiles, no
+ *   user lists, no bulk actions, no organization editing, no groups, no fields)
+ * - admin: an admin who is not the owner
+ * - owner: the account owner
+ * - foreignAdmin: an admin of another account, on that account's host, aiming at this account's ids
+ *
+ * Ids in paths are the default account's: the foreign admin must see 404 for each one (or an
+ * empty list of their own account), never this account's data. Destructive rows build a fresh
+ * target per cell so the cells stay independent.
+ */
+
+const WHO = ['anonymous', 'endUser', 'restricted', 'agent', 'limited', 'admin', 'owner', 'foreignAdmin'] as const;
+type Who = (typeof WHO)[number];
+type Statuses = [number, number, number, number, number, number, number, number];
+
+interface Fixture {
+  callers: Record<Exclude<Who, 'anonymous'>, Caller>;
+  /** An end user the rows act upon, with a secondary email identity. */
+  target: number;
+  targetIdentity: number;
+  /** An agent in `group`, whose membership is `membership`. */
+  member: number;
+  group: number;
+  membership: number;
+  role: number;
+  userField: number;
+  userFieldOption: number;
+  organizationField: number;
+  organization: number;
+  /** The organization membership of `target` in `organization`. */
+  organizationMembership: number;
+  job: string;
+  oauthClient: number;
+  fresh: {
+    name(prefix: string): string;
+    endUser(): Promise<number>;
+    agent(): Promise<number>;
+    identity(userId: number): Promise<number>;
+    group(): Promise<number>;
+    membership(): Promise<number>;
+    role(): Promise<number>;
+    field(kind: 'user' | 'organization'): Promise<number>;
+    option(): Promise<number>;
+    apiToken(): Promise<number>;
+    oauthClient(): Promise<number>;
+    oauthToken(): Promise<number>;
+    organization(): Promise<number>;
+    /** A membership of `target` in a fresh organization. */
+    organizationMembership(): Promise<{ membership: number; organization: number }>;
+  };
+}
+
+interface Row {
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  /** The route as registered (`:param` form), for the coverage check. */
+  route: string;
+  /** The concrete URL for one cell; defaults to `route` itself. */
+  path?: (f: Fixture) => string | Promise<string>;
+  body?: (f: Fixture) => unknown | Promise<unknown>;
+  expect: Statuses;
+}
+
+//                                   anon end  restr agent lim  admin owner foreign
+const READ_STAFF: Statuses         = [401, 403, 200, 200, 200, 200, 200, 200];
+const READ_STAFF_BY_ID: Statuses   = [401, 403, 200, 200, 200, 200, 200, 404];
+const LIST_USERS: Statuses         = [401, 403, 200, 200, 403, 200, 200, 200];
+const ADMIN_ONLY: Statuses         = [401, 403, 403, 403, 403, 200, 200, 200];
+const ADMIN_CREATE: Statuses       = [401, 403, 403, 403, 403, 201, 201, 201];
+const ADMIN_BY_ID: Statuses        = [401, 403, 403, 403, 403, 200, 200, 404];
+const ADMIN_DELETE: Statuses       = [401, 403, 403, 403, 403, 204, 204, 404];
+const EDIT_END_USER: Statuses      = [401, 403, 403, 200, 403, 200, 200, 404];
+const CREATE_END_USER: Statuses    = [401, 403, 403, 201, 403, 201, 201, 201];
+const BULK: Statuses               = [401, 403, 200, 200, 403, 200, 200, 200];
+const EVERYONE: Statuses           = [200, 200, 200, 200, 200, 200, 200, 200];
+const ORG_CREATE: Statuses         = [401, 403, 201, 201, 403, 201, 201, 201];
+const ORG_EDIT: Statuses           = [401, 403, 200, 200, 403, 200, 200, 404];
+const ORG_DELETE: Statuses         = [401, 403, 204, 204, 403, 204, 204, 404];
+
+const ROWS: Row[] = [
+  // Documentation
+  { method: 'GET', route: '/api/v2/openapi', expect: EVERYONE },
+
+  // Users
+  { method: 'GET', route: '/api/v2/users', expect: LIST_USERS },
+  { method: 'GET', route: '/api/v2/users/count', expect: LIST_USERS },
+  { method: 'GET', route: '/api/v2/users/show_many', path: (f) => `/api/v2/users/show_many?ids=${f.target}`, expect: LIST_USERS },
+  { method: 'GET', route: '/api/v2/users/me', expect: EVERYONE },
+  { method: 'GET', route: '/api/v2/users/:user_id', path: (f) => `/api/v2/users/${f.target}`, expect: READ_STAFF_BY_ID },
+  { method: 'GET', route: '/api/v2/users/:user_id/related', path: (f) => `/api/v2/users/${f.target}/related`, expect: READ_STAFF_BY_ID },
+  { method: 'POST', route: '/api/v2/users', body: (f) => ({ user: { name: 'New', email: `${f.fresh.name('new')}@roster.test` } }), expect: CREATE_END_USER },
+  { method: 'POST', route: '/api/v2/users/create_or_update', body: (f) => ({ user: { name: 'New', email: `${f.fresh.name('cou')}@roster.test` } }), expect: CREATE_END_USER },
+  { method: 'POST', route: '/api/v2/users/create_many', body: () => ({ users: [{ name: 'Bulk' }] }), expect: BULK },
+  { method: 'POST', route: '/api/v2/users/create_or_update_many', body: () => ({ users: [{ name: 'Bulk' }] }), expect: BULK },
+  { method: 'PUT', route: '/api/v2/users/update_many', path: (f) => `/api/v2/users/update_many?ids=${f.target}`, body: () => ({ user: { notes: 'bulk' } }), expect: BULK },
+  { method: 'PUT', route: '/api/v2/users/:user_id', path: (f) => `/api/v2/users/${f.target}`, body: () => ({ user: { notes: 'edited' } }), expect: EDIT_END_USER },
+  { method: 'POST', route: '/api/v2/users/:user_id/password', path: (f) => `/api/v2/users/${f.target}/password`, body: () => ({ password: 'a fine new password' }), expect: ADMIN_BY_ID },
+  // Only the user themselves: the end user gets past the policy and fails on the wrong previous password.
+  { method: 'PUT', route: '/api/v2/users/:user_id/password', path: (f) => `/api/v2/users/${f.callers.endUser.id}/password`, body: () => ({ previous_password: 'not it', password: 'a fine new password' }), expect: [401, 422, 403, 403, 403, 403, 403, 404] },
+  { method: 'GET', route: '/api/v2/users/:user_id/password/requirements', path: (f) => `/api/v2/users/${f.target}/password/requirements`, expect: READ_STAFF_BY_ID },
+
+  // Identities
+  { method: 'GET', route: '/api/v2/users/:user_id/identities', path: (f) => `/api/v2/users/${f.target}/identities`, expect: READ_STAFF_BY_ID },
+  { method: 'GET', route: '/api/v2/users/:user_id/identities/:user_identity_id', path: (f) => `/api/v2/users/${f.target}/identities/${f.targetIdentity}`, expect: READ_STAFF_BY_ID },
+  { method: 'POST', route: '/api/v2/users/:user_id/identities', path: (f) => `/api/v2/users/${f.target}/identities`, body: (f) => ({ identity: { type: 'email', value: `${f.fresh.name('id')}@roster.test` } }), expect: [401, 403, 403, 201, 403, 201, 201, 404] },
+  { method: 'PUT', route: '/api/v2/users/:user_id/identities/:user_identity_id', path: (f) => `/api/v2/users/${f.target}/identities/${f.targetIdentity}`, body: () => ({ identity: { verified: true } }), expect: EDIT_END_USER },
+  { method: 'DELETE', route: '/api/v2/users/:user_id/identities/:user_identity_id', path: async (f) => `/api/v2/users/${f.target}/identities/${await f.fresh.identity(f.target)}`, expect: [401, 403, 403, 204, 403, 204, 204, 404] },
+  { method: 'PUT', route: '/api/v2/users/:user_id/identities/:user_identity_id/make_primary', path: (f) => `/api/v2/users/${f.target}/identities/${f.targetIdentity}/make_primary`, expect: EDIT_END_USER },
+  { method: 'PUT', route: '/api/v2/users/:user_id/identities/:user_identity_id/verify', path: (f) => `/api/v2/users/${f.target}/identities/${f.targetIdentity}/verify`, expect: EDIT_END_USER },
+  { method: 'PUT', route: '/api/v2/users/:user_id/identities/:user_identity_id/request_verification', path: (f) => `/api/v2/users/${f.target}/identities/${f.targetIdentity}/request_verification`, expect: EDIT_END_USER },
+
+  // Job statuses
+  { method: 'GET', route: '/api/v2/job_statuses', expect: READ_STAFF },
+  { method: 'GET', route: '/api/v2/job_statuses/show_many', path: (f) => `/api/v2/job_statuses/show_many?ids=${f.job}`, expect: READ_STAFF },
+  { method: 'GET', route: '/api/v2/job_statuses/:job_status_id', path: (f) => `/api/v2/job_statuses/${f.job}`, expect: READ_STAFF_BY_ID },
+
+  // API tokens and OAuth
+  { method: 'GET', route: '/api/v2/api_tokens', expect: ADMIN_ONLY },
+  { method: 'POST', route: '/api/v2/api_tokens', body: () => ({ api_token: { description: 'matrix' } }), expect: ADMIN_CREATE },
+  { method: 'DELETE', route: '/api/v2/api_tokens/:api_token_id', path: async (f) => `/api/v2/api_tokens/${await f.fresh.apiToken()}`, expect: ADMIN_DELETE },
+  { method: 'GET', route: '/api/v2/oauth/clients', expect: ADMIN_ONLY },
+  { method: 'POST', route: '/api/v2/oauth/clients', body: (f) => ({ client: { name: 'Matrix', identifier: f.fresh.name('client') } }), expect: ADMIN_CREATE },
+  { method: 'DELETE', route: '/api/v2/oauth/clients/:oauth_client_id', path: async (f) => `/api/v2/oauth/clients/${await f.fresh.oauthClient()}`, expect: ADMIN_DELETE },
+  // The foreign admin names a client of another account: refused as an unknown client.
+  { method: 'POST', route: '/api/v2/oauth/tokens', body: (f) => ({ token: { client_id: f.oauthClient, scopes: ['read'] } }), expect: [401, 403, 403, 403, 403, 201, 201, 422] },
+  { method: 'DELETE', route: '/api/v2/oauth/tokens/:oauth_token_id', path: async (f) => `/api/v2/oauth/tokens/${await f.fresh.oauthToken()}`, expect: ADMIN_DELETE },
+
+  // Account
+  { method: 'GET', route: '/api/v2/account/settings', expect: ADMIN_ONLY },
+  { method: 'PUT', route: '/api/v2/account/settings', body: () => ({ settings: { require_email_on_create: false } }), expect: ADMIN_ONLY },
+  // Only the owner may transfer; the owner naming themselves gets past the policy and is refused as a no-op.
+  { method: 'PUT', route: '/api/v2/account/owner', body: (f) => ({ owner: { user_id: f.callers.owner.id } }), expect: [401, 403, 403, 403, 403, 403, 422, 403] },
+
+  // Custom roles
+  { method: 'GET', route: '/api/v2/custom_roles', expect: READ_STAFF },
+  { method: 'GET', route: '/api/v2/custom_roles/:custom_role_id', path: (f) => `/api/v2/custom_roles/${f.role}`, expect: READ_STAFF_BY_ID },
+  { method: 'POST', route: '/api/v2/custom_roles', body: (f) => ({ custom_role: { name: f.fresh.name('role') } }), expect: ADMIN_ONLY },
+  { method: 'PUT', route: '/api/v2/custom_roles/:custom_role_id', path: (f) => `/api/v2/custom_roles/${f.role}`, body: () => ({ custom_role: { description: 'matrix' } }), expect: ADMIN_BY_ID },
+  { method: 'DELETE', route: '/api/v2/custom_roles/:custom_role_id', path: async (f) => `/api/v2/custom_roles/${await f.fresh.role()}`, expect: ADMIN_DELETE },
+
+  // Groups
+  { method: 'GET', route: '/api/v2/groups', expect: READ_STAFF },
+  { method: 'GET', route: '/api/v2/groups/count', expect: READ_STAFF },
+  { method: 'GET', route: '/api/v2/groups/assignable', expect: READ_STAFF },
+  { method: 'GET', route: '/api/v2/groups/:group_id', path: (f) => `/api/v2/groups/${f.group}`, expect: READ_STAFF_BY_ID },
+  { method: 'GET', route: '/api/v2/users/:user_id/groups', path: (f) => `/api/v2/users/${f.member}/groups`, expect: READ_STAFF_BY_ID },
+  { method: 'POST', route: '/api/v2/groups', body: (f) => ({ group: { name: f.fresh.name('group') } }), expect: ADMIN_CREATE },
+  { method: 'PUT', route: '/api/v2/groups/:group_id', path: (f) => `/api/v2/groups/${f.group}`, body: () => ({ group: { description: 'matrix' } }), expect: ADMIN_BY_ID },
+  { method: 'DELETE', route: '/api/v2/groups/:group_id', path: async (f) => `/api/v2/groups/${await f.fresh.group()}`, expect: ADMIN_DELETE },
+
+  // Group memberships
+  { method: 'GET', route: '/api/v2/group_memberships', expect: READ_STAFF },
+  { method: 'GET', route: '/api/v2/group_memberships/assignable', expect: READ_STAFF },
+  { method: 'GET', route: '/api/v2/group_memberships/:group_membership_id', path: (f) => `/api/v2/group_memberships/${f.membership}`, expect: READ_STAFF_BY_ID },
+  { method: 'GET', route: '/api/v2/users/:user_id/group_memberships', path: (f) => `/api/v2/users/${f.member}/group_memberships`, expect: READ_STAFF_BY_ID },
+  { method: 'GET', route: '/api/v2/users/:user_id/group_memberships/:group_membership_id', path: (f) => `/api/v2/users/${f.member}/group_memberships/${f.membership}`, expect: READ_STAFF_BY_ID },
+  { method: 'GET', route: '/api/v2/groups/:group_id/memberships', path: (f) => `/api/v2/groups/${f.group}/memberships`, expect: READ_STAFF_BY_ID },
+  // The foreign admin names a user of another account: refused as an unknown user.
+  { method: 'POST', route: '/api/v2/group_memberships', body: async (f) => ({ group_membership: { user_id: f.member, group_id: await f.fresh.group() } }), expect: [401, 403, 403, 403, 403, 201, 201, 422] },
+  { method: 'POST', route: '/api/v2/users/:user_id/group_memberships', path: (f) => `/api/v2/users/${f.member}/group_memberships`, body: async (f) => ({ group_membership: { group_id: await f.fresh.group() } }), expect: [401, 403, 403, 403, 403, 201, 201, 404] },
+  { method: 'DELETE', route: '/api/v2/group_memberships/:group_membership_id', path: async (f) => `/api/v2/group_memberships/${await f.fresh.membership()}`, expect: ADMIN_DELETE },
+  { method: 'DELETE', route: '/api/v2/users/:user_id/group_memberships/:group_membership_id', path: async (f) => `/api/v2/users/${f.member}/group_memberships/${await f.fresh.membership()}`, expect: ADMIN_DELETE },
+  { method: 'PUT', route: '/api/v2/users/:user_id/group_memberships/:group_membership_id/make_default', path: (f) => `/api/v2/users/${f.member}/group_memberships/${f.membership}/make_default`, expect: ADMIN_BY_ID },
+  { method: 'POST', route: '/api/v2/group_memberships/create_many', body: (f) => ({ group_memberships: [{ user_id: f.member, group_id: f.group }] }), expect: ADMIN_ONLY },
+  { method: 'DELETE', route: '/api/v2/group_memberships/destroy_many', path: () => '/api/v2/group_memberships/destroy_many?ids=999999', expect: ADMIN_ONLY },
+
+  // Custom fields
+  { method: 'GET', route: '/api/v2/user_fields', expect: READ_STAFF },
+  { method: 'GET', route: '/api/v2/user_fields/:user_field_id', path: (f) => `/api/v2/user_fields/${f.userField}`, expect: READ_STAFF_BY_ID },
+  { method: 'POST', route: '/api/v2/user_fields', body: (f) => ({ user_field: { key: f.fresh.name('uf'), title: 'Matrix' } }), expect: ADMIN_CREATE },
+  { method: 'PUT', route: '/api/v2/user_fields/:user_field_id', path: (f) => `/api/v2/user_fields/${f.userField}`, body: () => ({ user_field: { description: 'matrix' } }), expect: ADMIN_BY_ID },
+  { method: 'DELETE', route: '/api/v2/user_fields/:user_field_id', path: async (f) => `/api/v2/user_fields/${await f.fresh.field('user')}`, expect: ADMIN_DELETE },
+  // The foreign admin names fields of another account: refused as unknown ids.
+  { method: 'PUT', route: '/api/v2/user_fields/reorder', body: (f) => ({ user_field_ids: [f.userField] }), expect: [401, 403, 403, 403, 403, 200, 200, 422] },
+  { method: 'GET', route: '/api/v2/user_fields/:user_field_id/options', path: (f) => `/api/v2/user_fields/${f.userField}/options`, expect: READ_STAFF_BY_ID },
+  { method: 'GET', route: '/api/v2/user_fields/:user_field_id/options/:option_id', path: (f) => `/api/v2/user_fields/${f.userField}/options/${f.userFieldOption}`, expect: READ_STAFF_BY_ID },
+  { method: 'POST', route: '/api/v2/user_fields/:user_field_id/options', path: (f) => `/api/v2/user_fields/${f.userField}/options`, body: (f) => ({ custom_field_option: { name: 'Opt', value: f.fresh.name('opt') } }), expect: [401, 403, 403, 403, 403, 201, 201, 404] },
+  { method: 'DELETE', route: '/api/v2/user_fields/:user_field_id/options/:option_id', path: async (f) => `/api/v2/user_fields/${f.userField}/options/${await f.fresh.option()}`, expect: ADMIN_DELETE },
+  { method: 'GET', route: '/api/v2/organization_fields', expect: READ_STAFF },
+  { method: 'GET', route: '/api/v2/organization_fields/:organization_field_id', path: (f) => `/api/v2/organization_fields/${f.organizationField}`, expect: READ_STAFF_BY_ID },
+  { method: 'POST', route: '/api/v2/organization_fields', body: (f) => ({ organization_field: { key: f.fresh.name('of'), title: 'Matrix' } }), expect: ADMIN_CREATE },
+  { method: 'PUT', route: '/api/v2/organization_fields/:organization_field_id', path: (f) => `/api/v2/organization_fields/${f.organizationField}`, body: () => ({ organization_field: { description: 'matrix' } }), expect: ADMIN_BY_ID },
+  { method: 'DELETE', route: '/api/v2/organization_fields/:organization_field_id', path: async (f) => `/api/v2/organization_fields/${await f.fresh.field('organization')}`, expect: ADMIN_DELETE },
+  { method: 'PUT', route: '/api/v2/organization_fields/reorder', body: (f) => ({ organization_field_ids: [f.organizationField] }), expect: [401, 403, 403, 403, 403, 200, 200, 422] },
+
+  // Organizations (organization_editing: plain and restricted agents have it, the limited role does not)
+  { method: 'GET', route: '/api/v2/organizations', expect: READ_STAFF },
+  { method: 'GET', route: '/api/v2/organizations/count', expect: READ_STAFF },
+  { method: 'GET', route: '/api/v2/organizations/show_many', path: (f) => `/api/v2/organizations/show_many?ids=${f.organization}`, expect: READ_STAFF },
+  { method: 'GET', route: '/api/v2/organizations/search', path: () => '/api/v2/organizations/search?name=org', expect: READ_STAFF },
+  { method: 'GET', route: '/api/v2/organizations/autocomplete', path: () => '/api/v2/organizations/autocomplete?name=org', expect: READ_STAFF },
+  { method: 'GET', route: '/api/v2/organizations/:organization_id', path: (f) => `/api/v2/organizations/${f.organization}`, expect: READ_STAFF_BY_ID },
+  { method: 'GET', route: '/api/v2/organizations/:organization_id/related', path: (f) => `/api/v2/organizations/${f.organization}/related`, expect: READ_STAFF_BY_ID },
+  { method: 'GET', route: '/api/v2/organizations/:organization_id/users', path: (f) => `/api/v2/organizations/${f.organization}/users`, expect: [401, 403, 200, 200, 403, 200, 200, 404] },
+  { method: 'GET', route: '/api/v2/users/:user_id/organizations', path: (f) => `/api/v2/users/${f.target}/organizations`, expect: READ_STAFF_BY_ID },
+  { method: 'POST', route: '/api/v2/organizations', body: (f) => ({ organization: { name: f.fresh.name('org') } }), expect: ORG_CREATE },
+  { method: 'POST', route: '/api/v2/organizations/create_or_update', body: (f) => ({ organization: { name: f.fresh.name('org') } }), expect: ORG_CREATE },
+  { method: 'POST', route: '/api/v2/organizations/create_many', body: (f) => ({ organizations: [{ name: f.fresh.name('org') }] }), expect: BULK },
+  { method: 'PUT', route: '/api/v2/organizations/update_many', path: (f) => `/api/v2/organizations/update_many?ids=${f.organization}`, body: () => ({ organization: { details: 'bulk' } }), expect: BULK },
+  { method: 'DELETE', route: '/api/v2/organizations/destroy_many', path: () => '/api/v2/organizations/destroy_many?ids=999999', expect: BULK },
+  { method: 'PUT', route: '/api/v2/organizations/:organization_id', path: (f) => `/api/v2/organizations/${f.organization}`, body: () => ({ organization: { details: 'edited' } }), expect: ORG_EDIT },
+  { method: 'DELETE', route: '/api/v2/organizations/:organization_id', path: async (f) => `/api/v2/organizations/${await f.fresh.organization()}`, expect: ORG_DELETE },
+
+  // Organization memberships (an end user listing them gets their own)
+  { method: 'GET', route: '/api/v2/organization_memberships', expect: [401, 200, 200, 200, 200, 200, 200, 200] },
+  { method: 'GET', route: '/api/v2/organization_memberships/:organization_membership_id', path: (f) => `/api/v2/organization_memberships/${f.organizationMembership}`, expect: READ_STAFF_BY_ID },
+  { method: 'GET', route: '/api/v2/users/:user_id/organization_memberships', path: (f) => `/api/v2/users/${f.target}/organization_memberships`, expect: READ_STAFF_BY_ID },
+  { method: 'GET', route: '/api/v2/users/:user_id/organization_memberships/:organization_membership_id', path: (f) => `/api/v2/users/${f.target}/organization_memberships/${f.organizationMembership}`, expect: READ_STAFF_BY_ID },
+  { method: 'GET', route: '/api/v2/organizations/:organization_id/organization_memberships', path: (f) => `/api/v2/organizations/${f.organization}/organization_memberships`, expect: READ_STAFF_BY_ID },
+  { method: 'POST', route: '/api/v2/organization_memberships', body: async (f) => ({ organization_membership: { user_id: f.target, organization_id: await f.fresh.organization() } }), expect: [401, 403, 201, 201, 403, 201, 201, 422] },
+  { method: 'POST', route: '/api/v2/users/:user_id/organization_memberships', path: (f) => `/api/v2/users/${f.target}/organization_memberships`, body: async (f) => ({ organization_membership: { organization_id: await f.fresh.organization() } }), expect: [401, 403, 201, 201, 403, 201, 201, 404] },
+  { method: 'POST', route: '/api/v2/organization_memberships/create_many', body: (f) => ({ organization_memberships: [{ user_id: f.target, organization_id: f.organization }] }), expect: BULK },
+  { method: 'DELETE', route: '/api/v2/organization_memberships/destroy_many', path: () => '/api/v2/organization_memberships/destroy_many?ids=999999', expect: BULK },
+  { method: 'DELETE', route: '/api/v2/organization_memberships/:organization_membership_id', path: async (f) => `/api/v2/organization_memberships/${(await f.fresh.organizationMembership()).membership}`, expect: ORG_DELETE },
+  { method: 'DELETE', route: '/api/v2/users/:user_id/organization_memberships/:organization_membership_id', path: async (f) => `/api/v2/users/${f.target}/organization_memberships/${(await f.fresh.organizationMembership()).membership}`, expect: ORG_DELETE },
+  { method: 'DELETE', route: '/api/v2/users/:user_id/organizations/:organization_id', path: async (f) => `/api/v2/users/${f.target}/organizations/${(await f.fresh.organizationMembership()).organization}`, expect: ORG_DELETE },
+  { method: 'PUT', route: '/api/v2/users/:user_id/organization_memberships/:organization_membership_id/make_default', path: (f) => `/api/v2/users/${f.target}/organization_memberships/${f.organizationMembership}/make_default`, expect: ORG_EDIT },
+  { method: 'PUT', route: '/api/v2/users/:user_id/organizations/:organization_id/make_default', path: (f) => `/api/v2/users/${f.target}/organizations/${f.organization}/make_default`, expect: ORG_EDIT },
+];
+
+let t: TestApp;
+let f: Fixture;
+const ACME_HOST = 'acme.localhost:3000';
+
+beforeAll(async () => {
+  t = await createTestApp();
+  const db = t.runtime.database.db;
+  let counter = 0;
+  const name = (prefix: string): string => `${prefix}_${(counter += 1)}_${Math.random().toString(36).slice(2, 7)}`;
+  const ok = async (method: string, url: string, body: unknown, field: string): Promise<number> => {
+    const response = await t.request(method, url, { body });
+    if (response.statusCode >= 300) throw new Error(`fixture ${method} ${url}: ${response.statusCode} ${response.body}`);
+    return response.json()[field].id as number;
+  };
+  const role = async (configuration: Record<string, unknown>): Promise<number> =>
+    ok('POST', '/api/v2/custom_roles', { custom_role: { name: name('role'), configuration } }, 'custom_role');
+
+  const restrictedRole = await role({ ticket_access: 'within-groups' });
+  const limitedRole = await role({
+    end_user_profile_access: 'readonly',
+    end_user_list_access: 'none',
+    bulk_actions: false,
+    organization_editing: false,
+    group_access: false,
+    manage_user_fields: false,
+    manage_organization_fields: false,
+  });
+
+  // The other account and its (non-owner) admin, on its own host.
+  const { account: acme } = await ensureAccount(db, 'acme', { name: 'Acme Owner', email: OWNER_EMAIL, password: 'acme owner password' });
+  const acmeToken = await issueApiToken(db, acme.id, null, 'matrix');
+  const acmeOwner: Caller = { email: OWNER_EMAIL, token: acmeToken.token, id: 0, headers: { ...basic(`${OWNER_EMAIL}/token`, acmeToken.token), host: ACME_HOST } };
+  const foreignEmail = 'foreign-admin@roster.test';
+  const foreign = await t.request('POST', '/api/v2/users', { as: acmeOwner, body: { user: { name: 'Foreign Admin', email: foreignEmail, role: 'admin' } } });
+  if (foreign.statusCode !== 201) throw new Error(`foreign admin: ${foreign.body}`);
+  const foreignAdmin: Caller = { email: foreignEmail, token: acmeToken.token, id: foreign.json().user.id, headers: { ...basic(`${foreignEmail}/token`, acmeToken.token), host: ACME_HOST } };
+
+  const callers = {
+    endUser: await t.user({ role: 'end-user', name: 'Matrix End User' }),
+    restricted: await t.user({ role: 'agent', name: 'Matrix Restricted', custom_role_id: restrictedRole }),
+    agent: await t.user({ role: 'agent', name: 'Matrix Agent' }),
+    limited: await t.user({ role: 'agent', name: 'Matrix Limited', custom_role_id: limitedRole }),
+    admin: await t.user({ role: 'admin', name: 'Matrix Admin' }),
+    owner: t.owner,
+    foreignAdmin,
+  };
+
+  const target = (await t.user({ role: 'end-user', name: 'Matrix Target' })).id;
+  const targetIdentity = await ok('POST', `/api/v2/users/${target}/identities`, { identity: { type: 'email', value: 'matrix-target-2@roster.test' } }, 'identity');
+  const member = (await t.user({ role: 'agent', name: 'Matrix Member' })).id;
+  const newGroup = () => ok('POST', '/api/v2/groups', { group: { name: name('group') } }, 'group');
+  const group = await newGroup();
+  const membership = await ok('POST', '/api/v2/group_memberships', { group_membership: { user_id: member, group_id: group } }, 'group_membership');
+  const newField = (kind: 'user' | 'organization') =>
+    ok('POST', `/api/v2/${kind}_fields`, { [`${kind}_field`]: { key: name('f'), title: 'Field', type: 'dropdown', custom_field_options: [{ name: 'A', value: name('a') }] } }, `${kind}_field`);
+  const userField = await newField('user');
+  const userFieldOption = (await t.request('GET', `/api/v2/user_fields/${userField}/options`)).json().custom_field_options[0].id as number;
+  const organizationField = await newField('organization');
+  const newOrganization = () => ok('POST', '/api/v2/organizations', { organization: { name: name('org') } }, 'organization');
+  const organization = await newOrganization();
+  const organizationMembership = await ok('POST', '/api/v2/organization_memberships', { organization_membership: { user_id: target, organization_id: organization } }, 'organization_membership');
+  const job = (await t.request('POST', '/api/v2/users/create_many', { body: { users: [{ name: 'Job' }] } })).json().job_status.id as string;
+  const newOauthClient = () => ok('POST', '/api/v2/oauth/clients', { client: { name: 'Matrix', identifier: name('client') } }, 'client');
+  const oauthClient = await newOauthClient();
+
+  f = {
+    callers,
+    target,
+    targetIdentity,
+    member,
+    group,
+    membership,
+    role: restrictedRole,
+    userField,
+    userFieldOption,
+    organizationField,
+    organization,
+    organizationMembership,
+    job,
+    oauthClient,
+    fresh: {
+      name,
+      endUser: async () => (await t.user({ role: 'end-user', name: 'Fresh' })).id,
+      agent: async () => (await t.user({ role: 'agent', name: 'Fresh Agent' })).id,
+      identity: (userId) => ok('POST', `/api/v2/users/${userId}/identities`, { identity: { type: 'email', value: `${name('fresh')}@roster.test` } }, 'identity'),
+      group: newGroup,
+      membership: async () => ok('POST', '/api/v2/group_memberships', { group_membership: { user_id: member, group_id: await newGroup() } }, 'group_membership'),
+      role: () => role({}),
+      field: newField,
+      option: () => ok('POST', `/api/v2/user_fields/${userField}/options`, { custom_field_option: { name: 'Fresh', value: name('o') } }, 'custom_field_option'),
+      apiToken: async () => (await issueApiToken(db, t.account.id, null, 'fresh')).id,
+      oauthClient: newOauthClient,
+      oauthToken: () => ok('POST', '/api/v2/oauth/tokens', { token: { client_id: oauthClient, scopes: ['read'] } }, 'token'),
+      organization: newOrganization,
+      organizationMembership: async () => {
+        const fresh = await newOrganization();
+        const id = await ok('POST', '/api/v2/organization_memberships', { organization_membership: { user_id: target, organization_id: fresh } }, 'organization_membership');
+        return { membership: id, organization: fresh };
+      },
+    },
+  };
+});
+
+afterAll(async () => {
+  await t.close();
+});
+
+async function cell(row: Row, who: Who): Promise<number> {
+  const url = row.path ? await row.path(f) : row.route;
+  const body = row.body ? await row.body(f) : undefined;
+  const as = who === 'anonymous' ? null : f.callers[who];
+  const response = await t.request(row.method, url, { as, ...(body === undefined ? {} : { body }) });
+  if (response.statusCode >= 400) {
+    // Every refusal has Zendesk's error shape; a 403 says what is missing.
+    const error = response.json() as { error?: unknown; description?: unknown };
+    expect(typeof error.error, `${who} ${row.method} ${url}`).toBe('string');
+    if (response.statusCode === 403) expect(typeof error.description, `${who} ${row.method} ${url}`).toBe('string');
+  }
+  return response.statusCode;
+}
+
+describe('Authorization matrix', () => {
+  it.each(ROWS.map((row) => [`${row.method} ${row.route}`, row] as const))('%s', async (_label, row) => {
+    const actual: Record<string, number> = {};
+    const expected: Record<string, number> = {};
+    for (const [index, who] of WHO.entries()) {
+      actual[who] = await cell(row, who);
+      expected[who] = row.expect[index] as number;
+    }
+    expect(actual).toEqual(expected);
+  });
+
+  it('has a row for every route registered under /api/v2', () => {
+    const tree = t.runtime.app.printRoutes({ commonPrefix: false });
+    const paths: string[] = [];
+    const registered: string[] = [];
+    for (const line of tree.split('\n')) {
+      const match = /^(.*?)[├└]── (.+?)(?: \(([A-Z, ]+)\))?$/.exec(line);
+      if (!match) continue;
+      const depth = [...(match[1] ?? '')].length / 4;
+      paths.length = depth;
+      const url = (paths[depth - 1] ?? '') + (match[2] ?? '');
+      paths[depth] = url;
+      for (const method of (match[3] ?? '').split(', ').filter(Boolean)) {
+        if (url.startsWith('/api/v2') && method !== 'HEAD') registered.push(`${method} ${url}`);
+      }
+    }
+    const covered = new Set(ROWS.map((row) => `${row.method} ${row.route}`));
+    expect(registered.filter((route) => !covered.has(route)).sort()).toEqual([]);
+  });
+});
