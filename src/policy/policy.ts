@@ -219,11 +219,11 @@ export const authorize = {
   },
   /** Lists, counts, searches and look-ups across organizations: staff only. */
   listOrganizations(actor: Actor): void {
-    allow(isStaff(actor));
+    allow(isStaff(actor), ONLY_STAFF);
   },
   /** One organization: staff, or an end user who belongs to it. */
   viewOrganization(actor: Actor, isMember: boolean): void {
-    allow(isStaff(actor) || isMember);
+    allow(isStaff(actor) || isMember, 'End users see only the organizations they belong to');
   },
   manageOrganizations(actor: Actor): void {
     need(actor, 'organization_editing', actor.permissions.organization_editing);
@@ -231,11 +231,12 @@ export const authorize = {
   /** Zendesk: agents without organization editing may still change an organization's notes. */
   updateOrganization(actor: Actor, fields: string[]): void {
     if (authorize.canEditOrganizations(actor)) return;
+    allow(isStaff(actor), ONLY_STAFF);
     allow(actor.role === 'agent' && fields.length > 0 && fields.every((field) => field === 'notes'), lacking('organization_editing'));
   },
   /** Memberships of a user: staff see anyone's, an end user only their own. */
   viewMemberships(actor: Actor, userId: number): void {
-    allow(isStaff(actor) || actor.id === userId);
+    allow(isStaff(actor) || actor.id === userId, 'End users see only their own organizations and memberships');
   },
   /**
    * Putting a user into or out of an organization, or changing their default one: whoever edits
@@ -265,4 +266,21 @@ export async function withOrganizationContext<T extends Target>(db: Executor, ac
     .limit(1)
     .executeTakeFirst();
   return { ...target, shares_organization: shared !== undefined };
+}
+
+// Search
+/** What a search may return to its caller (src/search/). */
+export interface SearchVisibility {
+  endUsers: boolean;
+  organizations: boolean;
+}
+
+/**
+ * Every search endpoint (search, count, export, users/search, users/autocomplete): staff only, as
+ * in Zendesk — end users get 403. An agent whose role has `end_user_list_access: none` still
+ * searches, but finds agents and admins only, never end users; staff see every organization.
+ */
+export function authorizeSearch(actor: Actor): SearchVisibility {
+  allow(isStaff(actor), ONLY_STAFF);
+  return { endUsers: actor.permissions.end_user_list_access === 'full', organizations: true };
 }
