@@ -33,6 +33,7 @@ import { groupsRoutes } from './groups/groups.routes.ts';
 import { customFieldsRoutes } from './custom-fields/custom-fields.routes.ts';
 import { organizationsRoutes } from './organizations/organizations.routes.ts';
 import { organizationMembershipsRoutes } from './organizations/organization-memberships.routes.ts';
+import { searchRoutes } from './search/search.routes.ts';
 
 export interface Services {
   config: Config;
@@ -164,6 +165,7 @@ export async function buildApp(services: Services & { logger?: boolean | object 
     await customFieldsRoutes(api as App, all);
     await organizationsRoutes(api as App, all);
     await organizationMembershipsRoutes(api as App, all);
+    await searchRoutes(api as App, all);
   });
 
   app.addHook('onSend', async (_request, reply, payload) => {

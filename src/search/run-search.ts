@@ -1,0 +1,196 @@
+import { sql, type SelectQueryBuilder } from 'kysely';
+import type { CustomFieldType, DB } from '../db/tables.ts';
+import { errors } from '../http/errors.ts';
+import type { SearchVisibility } from '../policy/policy.ts';
+import type { Executor } from '../users/users.repository.ts';
+import { needsCustomFields, planSearch, type CompileContext, type PlanOptions, type SearchPlan, type SearchType } from './compile-query.ts';
+import { parseQuery } from './query-parser.ts';
+
+/**
+ * Runs a search: parse → plan (src/search/compile-query.ts) → one SQL statement per type for
+ * the page's ids and one for the count. Results are read from the tables themselves, so a write
+ * is found as soon as it commits. The runner adds what every search has: the account, live
+ * users only (deleted users are not searchable), and what the caller may see.
+ */
+
+export interface SearchHit {
+  type: SearchType;
+  id: number;
+  created_at: Date;
+  updated_at: Date;
+  name: string;
+  /** created_at in microseconds since the epoch: the export cursor, exact where a Date is not. */
+  created_us: number;
+}
+
+export async function compileSearch(db: Executor, accountId: number, query: string, options: PlanOptions & { now?: Date }): Promise<SearchPlan> {
+  const parsed = parseQuery(query);
+  const context: CompileContext = {
+    accountId,
+    now: options.now ?? new Date(),
+    userFields: new Map(),
+    organizationFields: new Map(),
+  };
+  if (needsCustomFields(parsed)) {
+    const fields = await db
+      .selectFrom('custom_fields')
+      .select(['owner', 'key', 'type'])
+      .where('account_id', '=', accountId)
+      .where('active', '=', true)
+      .execute();
+    const byOwner = (owner: string) => new Map<string, CustomFieldType>(fields.filter((field) => field.owner === owner).map((field) => [field.key, field.type]));
+    context.userFields = byOwner('user');
+    context.organizationFields = byOwner('organization');
+  }
+  return planSearch(parsed, context, options);
+}
+
+type HitQuery = SelectQueryBuilder<DB, never, SearchHitRow>;
+interface SearchHitRow {
+  id: number;
+  created_at: Date;
+  updated_at: Date;
+  name: string;
+  created_us: number;
+}
+
+/** The filtered rows of one type, or undefined when the caller may not see that type at all. */
+function typeQuery(db: Executor, accountId: number, plan: SearchPlan, type: SearchType, visibility: SearchVisibility): HitQuery | undefined {
+  const where = plan.where[type];
+  if (!where) return undefined;
+  if (type === 'user') {
+    let query = db
+      .selectFrom('users as u')
+      .select(['u.id', 'u.created_at', 'u.updated_at', 'u.name', sql<number>`(extract(epoch FROM u.created_at) * 1000000)::bigint`.as('created_us')])
+      .where('u.account_id', '=', accountId)
+      .where('u.active', '=', true)
+      .where(where);
+    if (!visibility.endUsers) query = query.where('u.role', '<>', 'end-user');
+    return query as unknown as HitQuery;
+  }
+  if (!visibility.organizations) return undefined;
+  return db
+    .selectFrom('organizations as o')
+    .select(['o.id', 'o.created_at', 'o.updated_at', 'o.name', sql<number>`(extract(epoch FROM o.created_at) * 1000000)::bigint`.as('created_us')])
+    .where('o.account_id', '=', accountId)
+    .where(where) as unknown as HitQuery;
+}
+
+const alias = (type: SearchType): string => (type === 'user' ? 'u' : 'o');
+
+function ordered(query: HitQuery, type: SearchType, order: SearchPlan['order']): HitQuery {
+  const a = alias(type);
+  const key = order.field === 'name' ? sql`lower(${sql.ref(`${a}.name`)})` : sql.ref(`${a}.${order.field}`);
+  return query.orderBy(key, order.direction).orderBy(sql.ref(`${a}.id`), order.direction);
+}
+
+/** The order the page is merged in across types: the sort key, then the type, then the id. */
+function compareHits(order: SearchPlan['order']) {
+  const sign = order.direction === 'asc' ? 1 : -1;
+  return (left: SearchHit, right: SearchHit): number => {
+    let byKey = 0;
+    if (order.field === 'name') byKey = left.name.toLowerCase() < right.name.toLowerCase() ? -1 : left.name.toLowerCase() > right.name.toLowerCase() ? 1 : 0;
+    else byKey = left[order.field].getTime() - right[order.field].getTime();
+    if (byKey !== 0) return sign * byKey;
+    if (left.type !== right.type) return left.type < right.type ? -1 : 1;
+    return sign * (left.id - right.id);
+  };
+}
+
+/**
+ * One offset page of a (possibly mixed) search. Each type yields at most `offset + limit` rows in
+ * the page order (the search window keeps that ≤ 1,000), merged here; counts are exact.
+ */
+export async function searchPage(
+  db: Executor,
+  accountId: number,
+  plan: SearchPlan,
+  visibility: SearchVisibility,
+  window: { offset: number; limit: number },
+): Promise<{ hits: SearchHit[]; count: number }> {
+  const hits: SearchHit[] = [];
+  let count = 0;
+  const [only, ...others] = plan.types;
+  if (only && others.length === 0) {
+    // One type: the database cuts the page itself.
+    const query = typeQuery(db, accountId, plan, only, visibility);
+    if (!query) return { hits, count };
+    const rows = await ordered(query, only, plan.order).offset(window.offset).limit(window.limit).execute();
+    const total = rows.length < window.limit && (rows.length > 0 || window.offset === 0) ? window.offset + rows.length : await countQuery(query);
+    return { hits: rows.map((row) => ({ type: only, ...row })), count: total };
+  }
+  for (const type of plan.types) {
+    const query = typeQuery(db, accountId, plan, type, visibility);
+    if (!query) continue;
+    const rows = await ordered(query, type, plan.order).limit(window.offset + window.limit).execute();
+    for (const row of rows) hits.push({ type, ...row });
+    // A short read holds every match: no count statement needed.
+    if (rows.length < window.offset + window.limit) count += rows.length;
+    else count += await countQuery(query);
+  }
+  hits.sort(compareHits(plan.order));
+  return { hits: hits.slice(window.offset, window.offset + window.limit), count };
+}
+
+async function countQuery(query: HitQuery): Promise<number> {
+  const row = await query.clearSelect().select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirst();
+  return Number((row as { n?: number | string } | undefined)?.n ?? 0);
+}
+
+export async function searchCount(db: Executor, accountId: number, plan: SearchPlan, visibility: SearchVisibility): Promise<number> {
+  let count = 0;
+  for (const type of plan.types) {
+    const query = typeQuery(db, accountId, plan, type, visibility);
+    if (query) count += await countQuery(query);
+  }
+  return count;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Export: one type, newest first, keyset cursor on (created_at, id) — no window, no duplicates.
+
+export interface ExportCursor {
+  createdUs: number;
+  id: number;
+}
+
+export function encodeExportCursor(hit: Pick<SearchHit, 'created_us' | 'id'>): string {
+  return Buffer.from(JSON.stringify({ t: hit.created_us, i: hit.id })).toString('base64url');
+}
+
+export function decodeExportCursor(raw: string): ExportCursor {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8'));
+  } catch {
+    throw errors.pagination('page[after] is not a valid cursor');
+  }
+  const value = parsed as { t?: unknown; i?: unknown } | null;
+  if (!value || typeof value !== 'object' || !Number.isSafeInteger(value.t) || !Number.isSafeInteger(value.i) || (value.i as number) < 1) {
+    throw errors.pagination('page[after] is not a valid cursor');
+  }
+  return { createdUs: value.t as number, id: value.i as number };
+}
+
+export async function exportPage(
+  db: Executor,
+  accountId: number,
+  plan: SearchPlan,
+  type: SearchType,
+  visibility: SearchVisibility,
+  page: { size: number; after: ExportCursor | undefined },
+): Promise<{ hits: SearchHit[]; hasMore: boolean }> {
+  const query = typeQuery(db, accountId, plan, type, visibility);
+  if (!query) return { hits: [], hasMore: false };
+  const a = alias(type);
+  const after = page.after;
+  const filtered = after
+    ? query.where(sql<boolean>`(${sql.ref(`${a}.created_at`)}, ${sql.ref(`${a}.id`)}) < (timestamptz 'epoch' + ${after.createdUs}::bigint * interval '1 microsecond', ${after.id}::bigint)`)
+    : query;
+  const rows = await filtered
+    .orderBy(sql.ref(`${a}.created_at`), 'desc')
+    .orderBy(sql.ref(`${a}.id`), 'desc')
+    .limit(page.size + 1)
+    .execute();
+  return { hits: rows.slice(0, page.size).map((row) => ({ type, ...row })), hasMore: rows.length > page.size };
+}
