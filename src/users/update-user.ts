@@ -21,7 +21,11 @@ export async function updateUser(tx: Executor, account: Account, actor: Actor | 
   const target = await findUser(tx, account.id, userId);
   if (!target) throw errors.notFound();
   if (actor) {
-    authorize.updateUser(actor, await withOrganizationContext(tx, account.id, actor, target), input.fields);
+    // A client writing a user back as it read it sends the role unchanged: only a change needs the right to make it.
+    const fields = input.fields.filter(
+      (field) => !(field === 'role' && input.columns.role === target.role) && !(field === 'custom_role_id' && input.columns.custom_role_id === target.custom_role_id),
+    );
+    authorize.updateUser(actor, await withOrganizationContext(tx, account.id, actor, target), fields);
     if (input.columns.role && input.columns.role !== target.role) authorize.assignRole(actor, target, input.columns.role);
   }
   if (!target.active) throw errors.field('base', 'InvalidValue', 'Deleted users cannot be updated');

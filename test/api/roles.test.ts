@@ -202,6 +202,16 @@ describe('Role-derived user fields', () => {
     expect(row.custom_role_id).toBeNull();
   });
 
+  it('lets a client write a user back as it read it: an unchanged role or custom role needs no right to change it', async () => {
+    const agent = await t.user({ role: 'agent' });
+    const endUser = await t.user({ role: 'end-user' });
+    const read = (await t.request('GET', `/api/v2/users/${endUser.id}`, { as: agent })).json().user;
+    const written = await t.request('PUT', `/api/v2/users/${endUser.id}`, { as: agent, body: { user: { ...read, notes: 'round trip' } } });
+    expect(written.statusCode, written.body).toBe(200);
+    expect((await t.request('PUT', `/api/v2/users/${agent.id}`, { as: agent, body: { user: { role: 'agent', custom_role_id: null, alias: 'me' } } })).statusCode).toBe(200);
+    expect((await t.request('PUT', `/api/v2/users/${endUser.id}`, { as: endUser, body: { user: { role: 'end-user', name: 'Me' } } })).statusCode).toBe(200);
+  });
+
   it('lets nobody change their own role or custom role', async () => {
     const admin = await t.user({ role: 'admin' });
     expectForbidden(await t.request('PUT', `/api/v2/users/${admin.id}`, { as: admin, body: { user: { role: 'agent' } } }), 'own role');
