@@ -20,7 +20,7 @@ function failure(index: number, error: AppError, id?: number): Record<string, un
 export const createManyGroupMemberships: ItemJobDefinition<unknown> = {
   type: 'create_many_group_memberships',
   async run(tx, { account, actor }, item, index) {
-    // Checked per item with the actor's current permissions: a revoked group_access stops the rest.
+    // Checked per item against the actor's permissions as loaded when the job started (or resumed).
     if (!actor) throw errors.forbidden();
     authorize.manageGroups(actor);
     const membership = await createMembership(tx, account, actor, item);
