@@ -231,6 +231,13 @@ const ROWS: Row[] = [
   { method: 'DELETE', route: '/api/v2/users/:user_id/organizations/:organization_id', path: async (f) => `/api/v2/users/${f.target}/organizations/${(await f.fresh.organizationMembership()).organization}`, expect: ORG_DELETE },
   { method: 'PUT', route: '/api/v2/users/:user_id/organization_memberships/:organization_membership_id/make_default', path: (f) => `/api/v2/users/${f.target}/organization_memberships/${f.organizationMembership}/make_default`, expect: ORG_EDIT },
   { method: 'PUT', route: '/api/v2/users/:user_id/organizations/:organization_id/make_default', path: (f) => `/api/v2/users/${f.target}/organizations/${f.organization}/make_default`, expect: ORG_EDIT },
+
+  // Search: staff search; an agent without end_user_list_access (limited) still gets 200, without end users.
+  { method: 'GET', route: '/api/v2/search', path: () => '/api/v2/search?query=type%3Auser%20organization%3Anone', expect: READ_STAFF },
+  { method: 'GET', route: '/api/v2/search/count', path: () => '/api/v2/search/count?query=type%3Auser', expect: READ_STAFF },
+  { method: 'GET', route: '/api/v2/search/export', path: () => '/api/v2/search/export?query=role%3Aend-user&filter%5Btype%5D=user', expect: READ_STAFF },
+  { method: 'GET', route: '/api/v2/users/search', path: () => '/api/v2/users/search?query=matrix', expect: READ_STAFF },
+  { method: 'GET', route: '/api/v2/users/autocomplete', path: () => '/api/v2/users/autocomplete?name=ma', expect: READ_STAFF },
 ];
 
 let t: TestApp;

@@ -293,6 +293,7 @@ const QUERY_KEYS = [
   'page', 'per_page', 'page[size]', 'page[after]', 'page[before]', 'page[size][x]', 'page[]', 'per_page[]', 'role', 'role[]',
   'role[][x]', 'ids', 'ids[]', 'external_ids', 'external_id', 'permission_set', 'type', 'type[]', 'sort', 'sort_by',
   '__proto__', '__proto__[role]', 'constructor[prototype][x]', 'a[b][c][d][e]', 'include', 'name', 'name[]',
+  'query', 'query[]', 'filter[type]', 'filter', 'sort_order',
 ];
 const cursorValue = fc.oneof(
   fc.integer({ min: -5, max: 10_000_000 }).map((n) => Buffer.from(`id:${n}`).toString('base64url')),
@@ -311,6 +312,8 @@ const queryValue = fc.oneof(
   fc.constantFrom('0', '-1', '101', '1.5', '1e2', '10001', '9007199254740993', 'end-user', 'agent', 'admin', 'owner', '1,2,3', ',,,', 'a,b', `${'9,'.repeat(150)}9`),
   cursorValue,
   nastyString.filter((value) => value.length < 2000),
+  // The search query language (src/search/): valid, broken and hostile queries.
+  fc.constantFrom('type:user organization:none', 'name:"Ann', 'created>4hours', 'email:*@roster.test', 'user', 'organization', 'ticket', 'tags:vip -tags:gold', 'name:(a|b)[', 'notes:\\', 'phone:*', 'seats>1e999', '-', '"" x'),
 );
 /** Percent-encodes like a client would; a lone surrogate has no UTF-8 form, so it goes as U+FFFD. */
 function encode(value: string): string {
@@ -452,6 +455,11 @@ const READS: Route[] = [
   { method: 'GET', path: '/api/v2/organizations/show_many' },
   { method: 'GET', path: '/api/v2/organizations/search' },
   { method: 'GET', path: '/api/v2/organizations/autocomplete' },
+  { method: 'GET', path: '/api/v2/search' },
+  { method: 'GET', path: '/api/v2/search/count' },
+  { method: 'GET', path: '/api/v2/search/export' },
+  { method: 'GET', path: '/api/v2/users/search' },
+  { method: 'GET', path: '/api/v2/users/autocomplete' },
   { method: 'GET', path: '/api/v2/organizations/:organization' },
   { method: 'GET', path: '/api/v2/organizations/:organization/related' },
   { method: 'GET', path: '/api/v2/organizations/:organization/users' },
