@@ -99,6 +99,16 @@ export async function groupsRoutes(app: App, { database, jobs }: Services): Prom
     return listGroups(request, { userId });
   });
 
+  app.get('/api/v2/users/:user_id/groups/count', {
+    schema: { tags, summary: 'Count the live groups a user belongs to', params: IdParams('user_id'), response: { 200: CountResponse, ...errorResponses } },
+  }, async (request) => {
+    authorize.viewGroups(requireUser(request));
+    const userId = request.params.user_id as number;
+    await pathUser(request, userId);
+    const count = await selectGroups(db, request.ctx.account.id, { userId }).clearSelect().select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    return { count: { value: Number(count.n), refreshed_at: new Date().toISOString() } };
+  });
+
   app.get('/api/v2/groups/:group_id', {
     schema: { tags, summary: 'Show a group (a deleted one too, with deleted: true)', params: IdParams('group_id'), response: { 200: GroupEnvelope, ...errorResponses } },
   }, async (request) => {
@@ -178,6 +188,16 @@ export async function groupsRoutes(app: App, { database, jobs }: Services): Prom
     const groupId = request.params.group_id as number;
     await pathGroup(request, groupId);
     return listMemberships(request, { groupId });
+  });
+
+  app.get('/api/v2/groups/:group_id/memberships/assignable', {
+    schema: { tags: membershipTags, summary: 'A group\'s memberships, if the caller can assign work to the group', params: IdParams('group_id'), querystring: ListQuery, response: { 200: GroupMembershipsEnvelope, ...errorResponses } },
+  }, async (request) => {
+    const actor = requireUser(request);
+    authorize.viewGroups(actor);
+    const groupId = request.params.group_id as number;
+    await pathGroup(request, groupId);
+    return listMemberships(request, { groupId, assignableBy: actor });
   });
 
   app.get('/api/v2/group_memberships/:group_membership_id', {

@@ -159,6 +159,7 @@ const ROWS: Row[] = [
   { method: 'GET', route: '/api/v2/groups/assignable', expect: READ_STAFF },
   { method: 'GET', route: '/api/v2/groups/:group_id', path: (f) => `/api/v2/groups/${f.group}`, expect: READ_STAFF_BY_ID },
   { method: 'GET', route: '/api/v2/users/:user_id/groups', path: (f) => `/api/v2/users/${f.member}/groups`, expect: READ_STAFF_BY_ID },
+  { method: 'GET', route: '/api/v2/users/:user_id/groups/count', path: (f) => `/api/v2/users/${f.member}/groups/count`, expect: READ_STAFF_BY_ID },
   { method: 'POST', route: '/api/v2/groups', body: (f) => ({ group: { name: f.fresh.name('group') } }), expect: ADMIN_CREATE },
   { method: 'PUT', route: '/api/v2/groups/:group_id', path: (f) => `/api/v2/groups/${f.group}`, body: () => ({ group: { description: 'matrix' } }), expect: ADMIN_BY_ID },
   { method: 'DELETE', route: '/api/v2/groups/:group_id', path: async (f) => `/api/v2/groups/${await f.fresh.group()}`, expect: ADMIN_DELETE },
@@ -170,6 +171,7 @@ const ROWS: Row[] = [
   { method: 'GET', route: '/api/v2/users/:user_id/group_memberships', path: (f) => `/api/v2/users/${f.member}/group_memberships`, expect: READ_STAFF_BY_ID },
   { method: 'GET', route: '/api/v2/users/:user_id/group_memberships/:group_membership_id', path: (f) => `/api/v2/users/${f.member}/group_memberships/${f.membership}`, expect: READ_STAFF_BY_ID },
   { method: 'GET', route: '/api/v2/groups/:group_id/memberships', path: (f) => `/api/v2/groups/${f.group}/memberships`, expect: READ_STAFF_BY_ID },
+  { method: 'GET', route: '/api/v2/groups/:group_id/memberships/assignable', path: (f) => `/api/v2/groups/${f.group}/memberships/assignable`, expect: READ_STAFF_BY_ID },
   // The foreign admin names a user of another account: refused as an unknown user.
   { method: 'POST', route: '/api/v2/group_memberships', body: async (f) => ({ group_membership: { user_id: f.member, group_id: await f.fresh.group() } }), expect: [401, 403, 403, 403, 403, 201, 201, 422] },
   { method: 'POST', route: '/api/v2/users/:user_id/group_memberships', path: (f) => `/api/v2/users/${f.member}/group_memberships`, body: async (f) => ({ group_membership: { group_id: await f.fresh.group() } }), expect: [401, 403, 403, 403, 403, 201, 201, 404] },

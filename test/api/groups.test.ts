@@ -100,6 +100,13 @@ describe('GET /api/v2/groups', () => {
     const plain = await t.user({ role: 'agent' });
     expect((await t.request('GET', '/api/v2/groups/assignable', { as: plain })).json().groups.map((g: { id: number }) => g.id)).toEqual([a, b]);
     expect((await t.request('GET', '/api/v2/users/999999/groups')).statusCode).toBe(404);
+    expect((await t.request('GET', `/api/v2/users/${restricted.id}/groups/count`)).json().count.value).toBe(1);
+    expect((await t.request('GET', '/api/v2/users/999999/groups/count')).statusCode).toBe(404);
+    // A group's assignable memberships: none for an agent outside it whose access is limited to their groups.
+    const outsider = await agentWithRole({ ticket_access: 'within-groups' });
+    expect((await t.request('GET', `/api/v2/groups/${a}/memberships/assignable`, { as: restricted })).json().group_memberships).toHaveLength(1);
+    expect((await t.request('GET', `/api/v2/groups/${a}/memberships/assignable`, { as: outsider })).json().group_memberships).toEqual([]);
+    expect((await t.request('GET', '/api/v2/groups/999999/memberships/assignable')).statusCode).toBe(404);
   });
 });
 
