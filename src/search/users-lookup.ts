@@ -31,7 +31,7 @@ export async function autocompleteUsers(
 ): Promise<{ users: UserView[]; count: number }> {
   let base = db.selectFrom('users as u').where('u.account_id', '=', accountId).where('u.active', '=', true).where(foldedPrefix('u.name', name));
   if (!visibility.endUsers) base = base.where('u.role', '<>', 'end-user');
-  const page = await base.select('u.id').orderBy(sql`lower(u.name)`).orderBy('u.id').offset(window.offset).limit(window.limit).execute();
+  const page = await base.select('u.id').orderBy(sql`roster_fold(u.name)`).orderBy('u.id').offset(window.offset).limit(window.limit).execute();
   const count = page.length < window.limit && (page.length > 0 || window.offset === 0)
     ? window.offset + page.length
     : Number((await base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);

@@ -1,0 +1,245 @@
+import fc from 'fast-check';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createTestApp, type Caller, type TestApp } from '../helpers.ts';
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await createTestApp();
+});
+afterAll(async () => {
+  await t.close();
+});
+beforeEach(async () => {
+  await t.reset();
+});
+
+const search = (query: string, as?: Caller, extra = '') =>
+  t.request('GET', `/api/v2/search?query=${encodeURIComponent(query)}${extra}`, as ? { as } : {});
+
+async function agentWithRole(configuration: Record<string, unknown>): Promise<Caller> {
+  const role = await t.request('POST', '/api/v2/custom_roles', { body: { custom_role: { name: `R${Math.random()}`, configuration } } });
+  expect(role.statusCode).toBeLessThan(300);
+  return t.user({ role: 'agent', custom_role_id: role.json().custom_role.id });
+}
+
+async function organization(name: string): Promise<number> {
+  const response = await t.request('POST', '/api/v2/organizations', { body: { organization: { name } } });
+  return response.json().organization.id as number;
+}
+
+describe('GET /api/v2/search', () => {
+  it('answers Zendesk\'s shape: results with result_type, facets, count, page links', async () => {
+    const ann = await t.user({ name: 'Ann Lee', role: 'end-user', tags: ['vip'] });
+    const org = await organization('Lee Industries');
+    const response = await search('lee');
+    expect(response.statusCode).toBe(200);
+    const body = response.json();
+    expect(Object.keys(body)).toEqual(['results', 'facets', 'next_page', 'previous_page', 'count']);
+    expect(body).toMatchObject({ facets: null, next_page: null, previous_page: null, count: 2 });
+    const byType = Object.fromEntries(body.results.map((result: { result_type: string }) => [result.result_type, result]));
+    // Users exactly as the users API presents them to this caller, plus result_type.
+    const shown = (await t.request('GET', `/api/v2/users/${ann.id}`)).json().user;
+    expect(byType.user).toEqual({ ...shown, result_type: 'user' });
+    const organizationShown = (await t.request('GET', `/api/v2/organizations/${org}`)).json().organization;
+    expect(byType.organization).toEqual({ ...organizationShown, result_type: 'organization' });
+  });
+
+  it('finds a record the moment it is written, and stops finding it the moment it changes', async () => {
+    const user = await t.user({ name: 'Zoë Quill', role: 'end-user' });
+    expect((await search('name:zoe')).json().count).toBe(1);
+    await t.request('PUT', `/api/v2/users/${user.id}`, { body: { user: { name: 'Zoë Marsh', tags: ['fresh'] } } });
+    expect((await search('name:quill')).json().count).toBe(0);
+    expect((await search('name:marsh tags:fresh')).json().count).toBe(1);
+    const identity = await t.request('POST', `/api/v2/users/${user.id}/identities`, { body: { identity: { type: 'email', value: 'zoe.second@roster.test' } } });
+    expect(identity.statusCode).toBe(201);
+    expect((await search('email:zoe.second@roster.test')).json().results[0].id).toBe(user.id);
+    const org = await organization('Quillworks');
+    await t.request('POST', '/api/v2/organization_memberships', { body: { organization_membership: { user_id: user.id, organization_id: org } } });
+    expect((await search('organization:quillworks')).json().results.map((r: { id: number }) => r.id)).toEqual([user.id]);
+  });
+
+  it('orders newest first by default; order_by, sort, sort_by and sort_order change it', async () => {
+    const names = ['Ana One', 'Ana Two', 'Ana Three'];
+    const ids: number[] = [];
+    for (const [index, name] of names.entries()) {
+      ids.push((await t.user({ name })).id);
+      await t.runtime.database.db.updateTable('users').set({ created_at: new Date(Date.UTC(2024, index, 1)), updated_at: new Date(Date.UTC(2024, 5 - index, 1)) }).where('id', '=', ids[index] as number).execute();
+    }
+    const order = async (query: string, extra = '') => (await search(query, undefined, extra)).json().results.map((r: { id: number }) => r.id);
+    expect(await order('type:user name:ana')).toEqual([ids[2], ids[1], ids[0]]);
+    expect(await order('type:user name:ana sort:asc')).toEqual([ids[0], ids[1], ids[2]]);
+    expect(await order('type:user name:ana order_by:updated')).toEqual([ids[0], ids[1], ids[2]]);
+    expect(await order('type:user name:ana order_by:name sort:asc')).toEqual([ids[0], ids[2], ids[1]]);
+    expect(await order('type:user name:ana', '&sort_by=updated_at&sort_order=asc')).toEqual([ids[2], ids[1], ids[0]]);
+  });
+
+  it('pages with page and per_page, links stop at the 1,000-result window, and a page beyond it is a 422', async () => {
+    for (let index = 0; index < 5; index += 1) await t.user({ name: `Pager ${index}` });
+    const first = (await search('name:pager', undefined, '&per_page=2')).json();
+    expect(first.results).toHaveLength(2);
+    expect(first.count).toBe(5);
+    expect(first.next_page).toContain('page=2');
+    const last = (await search('name:pager', undefined, '&per_page=2&page=3')).json();
+    expect(last.results).toHaveLength(1);
+    expect(last.next_page).toBeNull();
+    expect(last.previous_page).toContain('page=2');
+    const beyond = await search('name:pager', undefined, '&per_page=100&page=11');
+    expect(beyond.statusCode).toBe(422);
+    expect(beyond.json().description).toContain('/api/v2/search/export');
+    expect((await search('name:pager', undefined, '&per_page=100&page=10')).statusCode).toBe(200);
+    expect((await search('name:pager', undefined, '&page[size]=2')).statusCode).toBe(400);
+  });
+
+  it('answers a broken query with 400 InvalidParameter naming the term, never a 500', async () => {
+    const unknown = await search('type:user colour:blue');
+    expect(unknown.statusCode).toBe(400);
+    expect(unknown.json()).toEqual({ error: 'InvalidParameter', description: 'Invalid search query: unknown keyword colour (at character 11)' });
+    const unterminated = await search('name:"Ann');
+    expect(unterminated.json().description).toContain('at character 6');
+    const ticket = await search('type:ticket status:open');
+    expect(ticket.statusCode).toBe(400);
+    expect(ticket.json().description).toContain('ticket search arrives with tickets');
+    expect((await t.request('GET', '/api/v2/search')).json()).toEqual({ error: 'ParameterMissing', description: 'Missing parameter: query' });
+  });
+
+  it('never answers an arbitrary query with a 5xx', async () => {
+    await t.user({ name: 'Fuzz Person', tags: ['x'] });
+    const word = fc.oneof(fc.string({ maxLength: 12 }), fc.constantFrom('name:', 'email:', 'phone:', 'tags:', 'created>', 'notes:', 'organization:', 'group:', 'type:', 'role:', '*', '"', '-', '(', '[', '\\', '%', '_', 'é', '王'));
+    await fc.assert(
+      fc.asyncProperty(fc.array(word, { minLength: 1, maxLength: 6 }).map((parts) => parts.join(fc.sample(fc.constantFrom('', ' '), 1)[0] ?? '')), async (query) => {
+        for (const path of ['/api/v2/search', '/api/v2/search/count', '/api/v2/users/search']) {
+          const response = await t.request('GET', `${path}?query=${encodeURIComponent(query.replace(/[\ud800-\udfff]/g, '?'))}`);
+          if (response.statusCode >= 500 || (response.statusCode !== 200 && response.statusCode !== 400)) {
+            throw new Error(`${path} ${JSON.stringify(query)} → ${response.statusCode} ${response.body}`);
+          }
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe('Who may search', () => {
+  it('refuses end users on every search endpoint with 403', async () => {
+    const endUser = await t.user({ role: 'end-user' });
+    for (const path of ['/api/v2/search?query=a', '/api/v2/search/count?query=a', '/api/v2/search/export?query=a&filter[type]=user', '/api/v2/users/search?query=a', '/api/v2/users/autocomplete?name=ab']) {
+      const response = await t.request('GET', path, { as: endUser });
+      expect(response.statusCode, path).toBe(403);
+      expect(response.json().error).toBe('Forbidden');
+    }
+  });
+
+  it('shows an agent without end_user_list_access agents, admins and organizations, never end users', async () => {
+    const limited = await agentWithRole({ end_user_list_access: 'none' });
+    const endUser = await t.user({ name: 'Hidden Customer', role: 'end-user', external_id: 'hid-1' });
+    const colleague = await t.user({ name: 'Hidden Colleague', role: 'agent' });
+    await organization('Hidden Org');
+    const results = (await search('hidden', limited)).json();
+    expect(results.results.map((r: { id: number; result_type: string }) => `${r.result_type}:${r.id}`).sort()).toEqual([`user:${colleague.id}`, expect.stringMatching(/^organization:/)].sort());
+    expect(results.count).toBe(2);
+    expect((await t.request('GET', '/api/v2/search/count?query=hidden', { as: limited })).json().count).toBe(2);
+    expect((await t.request('GET', '/api/v2/users/search?external_id=hid-1', { as: limited })).json().users).toEqual([]);
+    expect((await t.request('GET', '/api/v2/users/autocomplete?name=hidden', { as: limited })).json().users.map((u: { id: number }) => u.id)).toEqual([colleague.id]);
+    const exported = (await t.request('GET', '/api/v2/search/export?query=hidden&filter[type]=user', { as: limited })).json();
+    expect(exported.results.map((r: { id: number }) => r.id)).toEqual([colleague.id]);
+    // The owner sees both.
+    expect((await search('type:user hidden')).json().results.map((r: { id: number }) => r.id).sort()).toEqual([endUser.id, colleague.id].sort());
+  });
+
+  it('shows agents the staff view of users and end users nothing', async () => {
+    const agent = await t.user({ role: 'agent' });
+    await t.user({ name: 'Visible Person', notes: 'secret note' });
+    const result = (await search('name:visible', agent)).json().results[0];
+    expect(result).toMatchObject({ result_type: 'user', notes: 'secret note' });
+  });
+
+  it('never finds another account\'s records', async () => {
+    const { ensureAccount } = await import('../../src/accounts/bootstrap.ts');
+    const { account } = await ensureAccount(t.runtime.database.db, 'other', { name: 'Other Owner', email: 'other-owner@roster.test', password: 'another long password' });
+    await t.runtime.database.db.insertInto('users').values({ account_id: account.id, name: 'Foreign Needle', role: 'end-user', tags: [], user_fields: '{}' }).execute();
+    expect((await search('needle')).json().count).toBe(0);
+    expect((await search('name:needle')).json().count).toBe(0);
+  });
+});
+
+describe('GET /api/v2/search/count', () => {
+  it('counts what the search finds', async () => {
+    await t.user({ name: 'Count Me' });
+    await t.user({ name: 'Count Me Too' });
+    await organization('Count Org');
+    expect((await t.request('GET', '/api/v2/search/count?query=count')).json()).toEqual({ count: 3 });
+    expect((await t.request('GET', '/api/v2/search/count?query=type%3Auser%20count')).json()).toEqual({ count: 2 });
+  });
+});
+
+describe('GET /api/v2/search/export', () => {
+  it('walks every result of one type with cursors, newest first, without a window', async () => {
+    const ids: number[] = [];
+    for (let index = 0; index < 7; index += 1) ids.push((await t.user({ name: `Export ${index}`, tags: ['export'] })).id);
+    const seen: number[] = [];
+    let url: string | null = '/api/v2/search/export?query=tags%3Aexport&filter[type]=user&page[size]=3';
+    let pages = 0;
+    while (url) {
+      const response = await t.request('GET', url.replace(/^https?:\/\/[^/]+/, ''));
+      expect(response.statusCode, response.body).toBe(200);
+      const body = response.json();
+      expect(Object.keys(body)).toEqual(['results', 'facets', 'meta', 'links']);
+      expect(body.links.prev).toBeNull();
+      seen.push(...body.results.map((r: { id: number; result_type: string }) => r.id));
+      url = body.meta.has_more ? body.links.next : null;
+      pages += 1;
+    }
+    expect(pages).toBe(3);
+    expect(seen).toEqual([...ids].reverse());
+  });
+
+  it('requires filter[type], refuses type: in the query, and answers tickets with a clear 400', async () => {
+    expect((await t.request('GET', '/api/v2/search/export?query=a')).json()).toEqual({ error: 'ParameterMissing', description: 'Missing parameter: filter[type]' });
+    const typed = await t.request('GET', '/api/v2/search/export?query=type%3Auser&filter[type]=user');
+    expect(typed.statusCode).toBe(400);
+    expect(typed.json().description).toContain('leave type: out of the query');
+    const ticket = await t.request('GET', '/api/v2/search/export?query=a&filter[type]=ticket');
+    expect(ticket.statusCode).toBe(400);
+    expect(ticket.json().description).toContain('arrives with tickets');
+    expect((await t.request('GET', '/api/v2/search/export?query=a&filter[type]=user&page[after]=bogus')).statusCode).toBe(400);
+    expect((await t.request('GET', '/api/v2/search/export?query=a&filter[type]=user&page[size]=1001')).statusCode).toBe(400);
+  });
+
+  it('exports organizations', async () => {
+    const first = await organization('Export Org One');
+    const second = await organization('Export Org Two');
+    const body = (await t.request('GET', '/api/v2/search/export?query=export&filter[type]=organization')).json();
+    expect(body.results.map((r: { id: number; result_type: string }) => [r.result_type, r.id])).toEqual([['organization', second], ['organization', first]]);
+  });
+});
+
+describe('GET /api/v2/users/search', () => {
+  it('searches with the query language (users only) or by exact external_id', async () => {
+    const ann = await t.user({ name: 'Ann Search', external_id: 'Ext-9', notes: 'likes tea' });
+    await organization('Ann Search Org');
+    const byQuery = (await t.request('GET', '/api/v2/users/search?query=tea')).json();
+    expect(Object.keys(byQuery)).toEqual(['users', 'next_page', 'previous_page', 'count']);
+    expect(byQuery.users.map((u: { id: number }) => u.id)).toEqual([ann.id]);
+    expect((await t.request('GET', '/api/v2/users/search?query=ann%20search')).json().users.map((u: { id: number }) => u.id)).toEqual([ann.id]);
+    expect((await t.request('GET', '/api/v2/users/search?external_id=ext-9')).json().users.map((u: { id: number }) => u.id)).toEqual([ann.id]);
+    expect((await t.request('GET', '/api/v2/users/search?external_id=ext')).json().users).toEqual([]);
+    expect((await t.request('GET', '/api/v2/users/search?query=type%3Aorganization')).statusCode).toBe(400);
+    expect((await t.request('GET', '/api/v2/users/search?query=tier%3Agold')).json().description).toContain('unknown keyword tier');
+    expect((await t.request('GET', '/api/v2/users/search')).statusCode).toBe(400);
+  });
+});
+
+describe('GET /api/v2/users/autocomplete', () => {
+  it('finds names by their start, case- and accent-insensitively, in name order', async () => {
+    const emile = await t.user({ name: 'Émile Zola' });
+    const emma = await t.user({ name: 'emma stone' });
+    await t.user({ name: 'Jeremy Emil' });
+    const body = (await t.request('GET', '/api/v2/users/autocomplete?name=EM')).json();
+    expect(body.users.map((u: { id: number }) => u.id)).toEqual([emile.id, emma.id]);
+    expect(body.count).toBe(2);
+    expect((await t.request('GET', '/api/v2/users/autocomplete?name=emi')).json().users.map((u: { id: number }) => u.id)).toEqual([emile.id]);
+    expect((await t.request('GET', '/api/v2/users/autocomplete?name=e')).statusCode).toBe(400);
+    expect((await t.request('GET', '/api/v2/users/autocomplete?name=e%25')).json().users).toEqual([]);
+    expect((await t.request('GET', '/api/v2/users/autocomplete')).statusCode).toBe(400);
+  });
+});
