@@ -1,4 +1,4 @@
-import { sql, type SelectQueryBuilder } from 'kysely';
+import { sql, type CompiledQuery, type SelectQueryBuilder } from 'kysely';
 import type { CustomFieldType, DB } from '../db/tables.ts';
 import { errors } from '../http/errors.ts';
 import type { SearchVisibility } from '../policy/policy.ts';
@@ -193,4 +193,19 @@ export async function exportPage(
     .limit(page.size + 1)
     .execute();
   return { hits: rows.slice(0, page.size).map((row) => ({ type, ...row })), hasMore: rows.length > page.size };
+}
+
+/**
+ * The statements a first search page runs, compiled (for EXPLAIN in bench/search.ts): per type,
+ * the ordered page and the count.
+ */
+export function searchStatements(db: Executor, accountId: number, plan: SearchPlan, visibility: SearchVisibility, window: { offset: number; limit: number }) {
+  const statements: Array<{ label: string; query: CompiledQuery }> = [];
+  for (const type of plan.types) {
+    const query = typeQuery(db, accountId, plan, type, visibility);
+    if (!query) continue;
+    statements.push({ label: `${type}: page`, query: ordered(query, type, plan.order).offset(window.offset).limit(window.limit).compile() });
+    statements.push({ label: `${type}: count`, query: query.clearSelect().select((eb) => eb.fn.countAll<number>().as('n')).compile() });
+  }
+  return statements;
 }
