@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import type { Account, GroupMembershipRow } from '../db/tables.ts';
 import { audit } from '../audit/audit.ts';
 import { errors, type ErrorDetails } from '../http/errors.ts';
-import type { Actor } from '../policy/policy.ts';
+import { authorize, type Actor } from '../policy/policy.ts';
 import type { Executor } from '../users/users.repository.ts';
 import { findMembership } from './groups.repository.ts';
 
@@ -171,6 +171,33 @@ export async function makeDefaultMembership(tx: Executor, account: Account, acto
   if (!membership) throw errors.notFound();
   await setDefaultMembership(tx, account.id, userId, id);
   await audit(tx, { accountId: account.id, actorId: actor.id, action: 'group_membership.make_default', targetType: 'group_membership', targetId: id, changedFields: ['default'] });
+}
+
+/**
+ * `default_group_id` on a user create or update: the agent's default group becomes this one,
+ * joining it first when they are not a member (which takes the right to manage groups; moving
+ * the default among their own groups is theirs or a group manager's). Sending the current value,
+ * or null for an agent in no group, changes nothing — so a user written back as read is accepted.
+ */
+export async function applyDefaultGroup(tx: Executor, account: Account, actor: Actor | null, userId: number, groupId: number | null): Promise<void> {
+  const user = await tx.selectFrom('users').select(['role', 'default_group_id']).where('account_id', '=', account.id).where('id', '=', userId).executeTakeFirst();
+  if (!user) throw errors.notFound();
+  if (groupId === user.default_group_id) return;
+  if (groupId === null) throw errors.field('default_group_id', 'InvalidValue', 'An agent in a group always has a default group; choose another one');
+  if (user.role === 'end-user') throw errors.field('default_group_id', 'InvalidValue', 'Only agents and admins belong to groups');
+  const group = await tx.selectFrom('groups').select('id').where('account_id', '=', account.id).where('id', '=', groupId).where('deleted_at', 'is', null).executeTakeFirst();
+  if (!group) throw errors.field('default_group_id', 'InvalidValue', 'Default group does not exist');
+  const membership = await tx.selectFrom('group_memberships').select('id').where('account_id', '=', account.id).where('user_id', '=', userId).where('group_id', '=', groupId).executeTakeFirst();
+  if (membership) {
+    if (actor) authorize.setDefaultGroup(actor, userId);
+    await setDefaultMembership(tx, account.id, userId, membership.id);
+    await audit(tx, { accountId: account.id, actorId: actor?.id ?? null, action: 'group_membership.make_default', targetType: 'group_membership', targetId: membership.id, changedFields: ['default'] });
+    return;
+  }
+  if (actor) authorize.manageGroups(actor);
+  const row = await tx.insertInto('group_memberships').values({ account_id: account.id, user_id: userId, group_id: groupId }).returning('id').executeTakeFirstOrThrow();
+  await setDefaultMembership(tx, account.id, userId, row.id);
+  await audit(tx, { accountId: account.id, actorId: actor?.id ?? null, action: 'group_membership.create', targetType: 'group_membership', targetId: row.id, changedFields: ['user_id', 'group_id', 'default'] });
 }
 
 /** A user who stops being staff leaves every group (groups hold agents only). */

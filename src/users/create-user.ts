@@ -6,6 +6,7 @@ import { authorize, type Actor } from '../policy/policy.ts';
 import { validateFieldValues } from '../custom-fields/validate-field-values.ts';
 import { checkRoleColumns } from '../roles/role-columns.ts';
 import { applyUserOrganization, joinByEmails } from '../organizations/user-organization.ts';
+import { applyDefaultGroup } from '../groups/manage-groups.ts';
 import type { UserInput } from './user-input.ts';
 import { findUserIdByExternalId, insertUser, type Executor } from './users.repository.ts';
 
@@ -57,6 +58,7 @@ export async function createUser(
   // The organization named in the request first (it becomes the default), then any whose domain an email has.
   await applyUserOrganization(tx, account, actor, id, input.organization);
   if (domainClaimed) await joinByEmails(tx, account, actor, id, identities.filter((identity) => identity.type === 'email').map((identity) => identity.key));
+  if (input.defaultGroupId !== undefined) await applyDefaultGroup(tx, account, actor, id, input.defaultGroupId);
   return id;
 }
 

@@ -10,7 +10,7 @@ import {
 import { authorize, withOrganizationContext, type Actor } from '../policy/policy.ts';
 import { validateFieldValues } from '../custom-fields/validate-field-values.ts';
 import { checkRoleColumns } from '../roles/role-columns.ts';
-import { leaveAllGroups } from '../groups/manage-groups.ts';
+import { applyDefaultGroup, leaveAllGroups } from '../groups/manage-groups.ts';
 import { withoutNulls } from './create-user.ts';
 import { applyUserOrganization, joinByEmails } from '../organizations/user-organization.ts';
 import type { UserInput } from './user-input.ts';
@@ -59,6 +59,7 @@ export async function updateUser(tx: Executor, account: Account, actor: Actor | 
     .execute();
   // Groups hold agents only: an agent or admin who becomes an end user leaves them.
   if (role === 'end-user' && target.role !== 'end-user') await leaveAllGroups(tx, account.id, userId);
+  if (input.defaultGroupId !== undefined) await applyDefaultGroup(tx, account, actor, userId, input.defaultGroupId);
 
   // The organization named in the request (replacing memberships), then auto-join by a newly added email.
   await applyUserOrganization(tx, account, actor, userId, input.organization);

@@ -36,6 +36,8 @@ export interface UserColumns {
 export interface UserInput {
   /** `organization_id` (or `organization: {name}`) as sent: the user's new default organization, null for none. */
   organization?: { id: number } | { name: string } | null;
+  /** `default_group_id` as sent: the agent's default group (joined if need be); see src/groups/manage-groups.ts. */
+  defaultGroupId?: number | null;
   columns: UserColumns;
   email?: { value: string; key: string } | null;
   phone?: { value: string; key: string } | null;
@@ -226,9 +228,13 @@ export function parseUserInput(raw: unknown, mode: 'create' | 'update'): UserInp
       result.organization = { name: String(name).trim() };
     } else fail('organization', 'InvalidValue', 'Organization must be an object with the name of an organization');
   }
-  // Groups are their own resource; until one is named that exists, only null is valid.
-  for (const key of ['default_group_id']) {
-    if (has(key) && take(key) !== null) fail(key, 'InvalidValue', `${key.replace(/_id$/, '').replace('_', ' ')} does not exist`);
+  // The default group, by id; checked against the account and the user's groups by create/update.
+  if (has('default_group_id')) {
+    const value = take('default_group_id');
+    if (value === null) result.defaultGroupId = null;
+    else if (typeof value === 'number' && Number.isSafeInteger(value) && value > 0) result.defaultGroupId = value;
+    else if (typeof value === 'string' && /^\d{1,15}$/.test(value) && Number(value) > 0) result.defaultGroupId = Number(value);
+    else fail('default_group_id', 'InvalidValue', 'Default group does not exist');
   }
   if (has('user_fields')) {
     const value = take('user_fields');

@@ -246,6 +246,43 @@ describe('Group memberships', () => {
     expect((await t.request('PUT', `/api/v2/users/${agent.id}/group_memberships/999999/make_default`)).statusCode).toBe(404);
   });
 
+  it('default_group_id on a user moves the default, joining the group when needed (group managers only)', async () => {
+    const a = await group('A');
+    const b = await group('B');
+    const agent = await t.user({ role: 'agent' });
+    await member(agent.id, a);
+    const moved = await t.request('PUT', `/api/v2/users/${agent.id}`, { as: agent, body: { user: { default_group_id: a } } });
+    expect(moved.statusCode).toBe(200);
+    // Joining a group is a group manager's call, not the agent's own.
+    const joinDenied = await t.request('PUT', `/api/v2/users/${agent.id}`, { as: agent, body: { user: { default_group_id: b } } });
+    expect(joinDenied.statusCode).toBe(403);
+    expect(joinDenied.json().description).toContain('group_access');
+    const joined = await t.request('PUT', `/api/v2/users/${agent.id}`, { body: { user: { default_group_id: b } } });
+    expect(joined.json().user.default_group_id).toBe(b);
+    expect((await t.request('GET', `/api/v2/users/${agent.id}/group_memberships`)).json().group_memberships.map((m: { group_id: number; default: boolean }) => [m.group_id, m.default])).toEqual([[a, false], [b, true]]);
+    expect((await t.request('PUT', `/api/v2/users/${agent.id}`, { as: agent, body: { user: { default_group_id: a } } })).json().user.default_group_id).toBe(a);
+    // Created with a default group: a member of it from the start.
+    const created = await t.request('POST', '/api/v2/users', { body: { user: { name: 'New Agent', role: 'agent', default_group_id: b } } });
+    expect(created.statusCode).toBe(201);
+    expect(created.json().user.default_group_id).toBe(b);
+  });
+
+  it('refuses a default group that is unknown, deleted, on an end user, or null while in groups (422)', async () => {
+    const a = await group('A');
+    const agent = await t.user({ role: 'agent' });
+    const endUser = await t.user({ role: 'end-user' });
+    const put = (id: number, value: unknown) => t.request('PUT', `/api/v2/users/${id}`, { body: { user: { default_group_id: value } } });
+    expect((await put(agent.id, 999999)).json().details.default_group_id).toBeDefined();
+    expect((await put(agent.id, 'x')).statusCode).toBe(422);
+    expect((await put(endUser.id, a)).statusCode).toBe(422);
+    expect((await put(agent.id, null)).statusCode).toBe(200);
+    await member(agent.id, a);
+    expect((await put(agent.id, null)).statusCode).toBe(422);
+    const b = await group('B');
+    await t.request('DELETE', `/api/v2/groups/${b}`);
+    expect((await put(agent.id, b)).statusCode).toBe(422);
+  });
+
   it('removes an agent who becomes an end user from every group', async () => {
     const a = await group('A');
     const agent = await t.user({ role: 'agent' });
