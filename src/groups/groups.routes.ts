@@ -5,11 +5,14 @@ import type { GroupMembershipRow, GroupRow } from '../db/tables.ts';
 import { errors } from '../http/errors.ts';
 import { applyPage, cursorPage, envelope, offsetPage, parsePage } from '../http/pagination.ts';
 import { parseIdList } from '../http/params.ts';
-import { errorResponses, IdParams } from '../http/schemas.ts';
+import { errorResponses, IdParams, OffsetMeta } from '../http/schemas.ts';
 import { baseUrl, requireUser } from '../http/urls.ts';
 import { JobStatusEnvelope } from '../jobs/job-statuses.schemas.ts';
 import { presentJobStatus } from '../jobs/job-statuses.presenter.ts';
 import { authorize } from '../policy/policy.ts';
+import { presentUser } from '../users/users.presenter.ts';
+import { selectUsers, type UserView } from '../users/users.repository.ts';
+import { UserResponse } from '../users/users.schemas.ts';
 import { createManyGroupMemberships, destroyManyGroupMemberships } from './groups.jobs.ts';
 import { presentGroup, presentGroupMembership } from './groups.presenter.ts';
 import { findGroup, findMembership, listUserMemberships, selectGroups, selectMemberships, type GroupFilter, type MembershipFilter } from './groups.repository.ts';
@@ -34,6 +37,7 @@ const MembershipParams = Type.Object({
 const ListQuery = Type.Object({}, { additionalProperties: true });
 const CountResponse = Type.Object({ count: Type.Object({ value: Type.Integer(), refreshed_at: Type.String({ format: 'date-time' }) }) });
 const JobResponse = { 200: JobStatusEnvelope, ...errorResponses };
+const UsersList = Type.Object({ users: Type.Array(UserResponse), ...OffsetMeta });
 
 export async function groupsRoutes(app: App, { database, jobs }: Services): Promise<void> {
   const db = database.db;
@@ -153,6 +157,38 @@ export async function groupsRoutes(app: App, { database, jobs }: Services): Prom
     authorize.manageGroups(actor);
     await db.transaction().execute((tx) => deleteGroup(tx, request.ctx.account, actor, request.params.group_id as number));
     return reply.code(204).send(null);
+  });
+
+  app.get('/api/v2/groups/:group_id/users', {
+    schema: { tags, summary: 'The users of a group (a user list: end_user_list_access applies)', params: IdParams('group_id'), querystring: ListQuery, response: { 200: UsersList, ...errorResponses } },
+  }, async (request) => {
+    const actor = requireUser(request);
+    authorize.viewGroups(actor);
+    authorize.listUsers(actor);
+    const groupId = request.params.group_id as number;
+    await pathGroup(request, groupId);
+    const accountId = request.ctx.account.id;
+    const members = selectUsers(db, accountId).where((eb) =>
+      eb.exists(
+        eb
+          .selectFrom('group_memberships as gm')
+          .select('gm.id')
+          .whereRef('gm.account_id', '=', 'u.account_id')
+          .whereRef('gm.user_id', '=', 'u.id')
+          .where('gm.group_id', '=', groupId),
+      ),
+    );
+    const page = parsePage(request.query as Record<string, unknown>);
+    const rows = (await applyPage(members, 'u.id', page).execute()) as UserView[];
+    const present = (user: UserView) => presentUser(user, baseUrl(request), actor);
+    if (page.kind === 'cursor') return envelope('users', cursorPage(request, rows, page, (user) => user.id), present);
+    const count = await db
+      .selectFrom('group_memberships')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('account_id', '=', accountId)
+      .where('group_id', '=', groupId)
+      .executeTakeFirstOrThrow();
+    return envelope('users', offsetPage(request, rows, page, Number(count.n)), present);
   });
 
   // Group memberships

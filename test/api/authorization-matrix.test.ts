@@ -158,6 +158,7 @@ const ROWS: Row[] = [
   { method: 'GET', route: '/api/v2/groups/count', expect: READ_STAFF },
   { method: 'GET', route: '/api/v2/groups/assignable', expect: READ_STAFF },
   { method: 'GET', route: '/api/v2/groups/:group_id', path: (f) => `/api/v2/groups/${f.group}`, expect: READ_STAFF_BY_ID },
+  { method: 'GET', route: '/api/v2/groups/:group_id/users', path: (f) => `/api/v2/groups/${f.group}/users`, expect: [401, 403, 200, 200, 403, 200, 200, 404] },
   { method: 'GET', route: '/api/v2/users/:user_id/groups', path: (f) => `/api/v2/users/${f.member}/groups`, expect: READ_STAFF_BY_ID },
   { method: 'GET', route: '/api/v2/users/:user_id/groups/count', path: (f) => `/api/v2/users/${f.member}/groups/count`, expect: READ_STAFF_BY_ID },
   { method: 'POST', route: '/api/v2/groups', body: (f) => ({ group: { name: f.fresh.name('group') } }), expect: ADMIN_CREATE },

@@ -100,6 +100,13 @@ describe('GET /api/v2/groups', () => {
     const plain = await t.user({ role: 'agent' });
     expect((await t.request('GET', '/api/v2/groups/assignable', { as: plain })).json().groups.map((g: { id: number }) => g.id)).toEqual([a, b]);
     expect((await t.request('GET', '/api/v2/users/999999/groups')).statusCode).toBe(404);
+    const users = await t.request('GET', `/api/v2/groups/${a}/users`);
+    expect(users.json()).toMatchObject({ count: 1 });
+    expect(users.json().users.map((u: { id: number }) => u.id)).toEqual([restricted.id]);
+    expect((await t.request('GET', `/api/v2/groups/${a}/users?page[size]=1`)).json().users).toHaveLength(1);
+    expect((await t.request('GET', '/api/v2/groups/999999/users')).statusCode).toBe(404);
+    const noList = await agentWithRole({ end_user_list_access: 'none' });
+    expect((await t.request('GET', `/api/v2/groups/${a}/users`, { as: noList })).json().description).toContain('end_user_list_access');
     expect((await t.request('GET', `/api/v2/users/${restricted.id}/groups/count`)).json().count.value).toBe(1);
     expect((await t.request('GET', '/api/v2/users/999999/groups/count')).statusCode).toBe(404);
     // A group's assignable memberships: none for an agent outside it whose access is limited to their groups.
