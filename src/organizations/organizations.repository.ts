@@ -123,31 +123,3 @@ export async function isMember(db: Executor, accountId: number, userId: number, 
     .executeTakeFirst();
   return row !== undefined;
 }
-
-// ---------------------------------------------------------------------------------------------
-// Autocomplete
-
-/**
- * Accent folding without the unaccent extension (PGlite does not ship it): the same character
- * map is applied to the stored name in SQL (`translate`) and to the typed prefix here.
- */
-const ACCENTED = 'àáâãäåāăąçćčďđèéêëēĕėęěìíîïīĭįıñńňòóôõöøōŏőùúûüūŭůűųýÿźżžśšşţťŕřĺľł';
-const PLAIN = 'aaaaaaaaacccddeeeeeeeeeiiiiiiiinnnooooooooouuuuuuuuuyyzzzsssttrrlll';
-
-export function foldForAutocomplete(text: string): string {
-  const lower = text.toLowerCase();
-  let folded = '';
-  for (const char of lower) {
-    const index = ACCENTED.indexOf(char);
-    folded += index === -1 ? char : PLAIN.charAt(index);
-  }
-  return folded;
-}
-
-export function foldedNameExpression() {
-  return sql<string>`translate(lower(o.name), ${ACCENTED}, ${PLAIN})`;
-}
-
-export function likePrefix(text: string): string {
-  return `${text.replace(/[\\%_]/g, (char) => `\\${char}`)}%`;
-}

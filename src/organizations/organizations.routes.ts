@@ -11,6 +11,7 @@ import { baseUrl, requireUser } from '../http/urls.ts';
 import { JobStatusEnvelope } from '../jobs/job-statuses.schemas.ts';
 import { presentJobStatus } from '../jobs/job-statuses.presenter.ts';
 import { authorize, isStaff } from '../policy/policy.ts';
+import { foldedPrefix } from '../search/text-match.ts';
 import { presentUser } from '../users/users.presenter.ts';
 import { findUser, selectUsers, type UserView } from '../users/users.repository.ts';
 import { UserResponse } from '../users/users.schemas.ts';
@@ -25,10 +26,7 @@ import {
   findOrganization,
   findOrganizationsByExternalIds,
   findOrganizationsByIds,
-  foldedNameExpression,
-  foldForAutocomplete,
   isMember,
-  likePrefix,
   selectOrganizations,
 } from './organizations.repository.ts';
 import {
@@ -161,7 +159,8 @@ export async function organizationsRoutes(app: App, { database, jobs }: Services
     if ([...name].length < AUTOCOMPLETE_MIN) throw errors.badRequest(`name must be at least ${AUTOCOMPLETE_MIN} characters`);
     const page = parsePage(query);
     if (page.kind === 'cursor') throw errors.pagination('Autocomplete uses offset pagination (page, per_page)');
-    const filtered = selectOrganizations(db, request.ctx.account.id).where(foldedNameExpression(), 'like', likePrefix(foldForAutocomplete(name)));
+    // The search module's folding (lower + unaccent, trigram-indexed), as users/autocomplete does.
+    const filtered = selectOrganizations(db, request.ctx.account.id).where(foldedPrefix('o.name', name));
     const offset = (page.page - 1) * page.perPage;
     const rows = await filtered.orderBy('o.name').orderBy('o.id').offset(offset).limit(page.perPage).execute();
     const count = await filtered.clearSelect().select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();

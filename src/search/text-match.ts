@@ -86,6 +86,14 @@ export function textQuery(term: Pick<Term, 'value' | 'quoted' | 'position'>): Ra
   return sql.join(parts, sql` && `);
 }
 
+/**
+ * Autocomplete: `column` starts with `prefix`, folded on both sides (`emi` finds *Émile*); the
+ * trigram index on the folded name serves it. Used by users/autocomplete and organizations/autocomplete.
+ */
+export function foldedPrefix(column: string, prefix: string): Condition {
+  return sql<SqlBool>`roster_fold(${sql.ref(column)}) LIKE roster_fold(${escapeLike(prefix)}) || '%'`;
+}
+
 /** `NOT`, safe for conditions that may be NULL (a NULL column would otherwise drop the row from both sides). */
 export function negate(condition: Condition): Condition {
   return sql<SqlBool>`NOT coalesce((${condition}), false)`;

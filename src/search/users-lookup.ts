@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { SearchVisibility } from '../policy/policy.ts';
 import { selectUsers, type Executor, type UserView } from '../users/users.repository.ts';
-import { escapeLike } from './text-match.ts';
+import { foldedPrefix } from './text-match.ts';
 
 /**
  * The two user look-ups beside the query language: `users/search?external_id=` (exact,
@@ -15,11 +15,6 @@ export async function usersByExternalId(db: Executor, accountId: number, externa
     .where('u.active', '=', true);
   if (!visibility.endUsers) query = query.where('u.role', '<>', 'end-user');
   return (await query.execute()) as UserView[];
-}
-
-/** The same folding on both sides (src/db/migrations/20261122030000_search_indexes.ts): `emi` finds *Émile*. */
-export function foldedPrefix(column: string, prefix: string) {
-  return sql<boolean>`roster_fold(${sql.ref(column)}) LIKE roster_fold(${escapeLike(prefix)}) || '%'`;
 }
 
 export async function autocompleteUsers(

@@ -243,3 +243,13 @@ describe('GET /api/v2/users/autocomplete', () => {
     expect((await t.request('GET', '/api/v2/users/autocomplete')).statusCode).toBe(400);
   });
 });
+
+describe('GET /api/v2/organizations/autocomplete', () => {
+  it('folds names as search does (unaccent: Æ is ae, ß is ss)', async () => {
+    const aeble = await organization('Æble Cider');
+    const strasse = await organization('Straße Works');
+    expect((await t.request('GET', '/api/v2/organizations/autocomplete?name=aeb')).json().organizations.map((o: { id: number }) => o.id)).toEqual([aeble]);
+    expect((await t.request('GET', '/api/v2/organizations/autocomplete?name=strass')).json().organizations.map((o: { id: number }) => o.id)).toEqual([strasse]);
+    expect((await search('type:organization name:strasse')).json().results.map((o: { id: number }) => o.id)).toEqual([strasse]);
+  });
+});
