@@ -14,6 +14,7 @@ import {
   hasWordCharacter,
   isNone,
   matchesWords,
+  nameKey,
   negate,
   requireColon,
   textQuery,
@@ -106,7 +107,7 @@ function nameColumn(ref: string): KeywordCompiler {
   return (term) => {
     requireColon(term);
     if (!hasWordCharacter(term.value)) throw queryError(`${term.keyword} needs letters or digits to search for`, term.position);
-    return matchesWords(fold(column(ref)), term);
+    return matchesWords(nameKey(column(ref)), term);
   };
 }
 
@@ -198,7 +199,7 @@ const ROLE_VALUES: Record<string, string> = {
 
 /** Organizations matched by a value: its id (digits) or its name's words. */
 function organizationMatch(term: FieldTerm): Condition {
-  const byName = matchesWords(fold(sql.ref('o.name')), term);
+  const byName = matchesWords(nameKey(sql.ref('o.name')), term);
   const value = term.value.trim();
   return /^\d{1,15}$/.test(value) ? sql<SqlBool>`(o.id = ${Number(value)} OR ${byName})` : byName;
 }
@@ -237,7 +238,7 @@ const USER_KEYWORDS: Record<string, KeywordCompiler> = {
   group: (term, context) => {
     requireColon(term);
     if (isNone(term)) return sql<SqlBool>`NOT EXISTS (SELECT 1 FROM group_memberships gm WHERE gm.account_id = u.account_id AND gm.user_id = u.id)`;
-    const byName = matchesWords(fold(sql.ref('g.name')), term);
+    const byName = matchesWords(nameKey(sql.ref('g.name')), term);
     const value = term.value.trim();
     const match = /^\d{1,15}$/.test(value) ? sql<SqlBool>`(g.id = ${Number(value)} OR ${byName})` : byName;
     return sql<SqlBool>`u.id IN (SELECT gm.user_id FROM group_memberships gm JOIN groups g ON g.account_id = gm.account_id AND g.id = gm.group_id WHERE gm.account_id = ${context.accountId} AND g.deleted_at IS NULL AND ${match})`;
@@ -275,7 +276,7 @@ function userText(term: TextTerm, context: CompileContext): Condition {
   const phone = /^\+?[\d\s().-]{6,}$/.test(value) ? phoneKey(value) : undefined;
   if (phone) sources.push(sql`SELECT i.user_id FROM user_identities i WHERE i.account_id = ${context.accountId} AND i.type = 'phone_number' AND i.value_key = ${phone}`);
   if (hasCjk(value)) {
-    sources.push(sql`SELECT c.id FROM users c WHERE c.account_id = ${context.accountId} AND ${matchesWords(fold(sql.ref('c.name')), term)}`);
+    sources.push(sql`SELECT c.id FROM users c WHERE c.account_id = ${context.accountId} AND ${matchesWords(nameKey(sql.ref('c.name')), term)}`);
   }
   return sql<SqlBool>`u.id IN (${sql.join(sources, sql` UNION `)})`;
 }
@@ -301,7 +302,7 @@ const ORGANIZATION_KEYWORDS: Record<string, KeywordCompiler> = {
 function organizationText(term: TextTerm): Condition {
   const document = sql<SqlBool>`${organizationDocument('o')} @@ (${textQuery(term)})`;
   if (!hasCjk(term.value)) return document;
-  return sql<SqlBool>`(${document} OR ${matchesWords(fold(sql.ref('o.name')), term)})`;
+  return sql<SqlBool>`(${document} OR ${matchesWords(nameKey(sql.ref('o.name')), term)})`;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -10,8 +10,21 @@ import { queryError, type FieldTerm, type Term } from './query-parser.ts';
 
 export type Condition = RawBuilder<SqlBool>;
 
+/** A folded text to match against; `spaced` when CJK characters are followed by a space (names). */
+export interface FoldedText {
+  expression: RawBuilder<string>;
+  spaced: boolean;
+}
+
 /** A column or expression, folded. */
-export const fold = (expression: RawBuilder<unknown>): RawBuilder<string> => sql<string>`roster_fold(${expression})`;
+export const fold = (expression: RawBuilder<unknown>): FoldedText => ({ expression: sql<string>`roster_fold(${expression})`, spaced: false });
+
+/** A name, as its trigram index holds it: folded, CJK characters spaced (`roster_name_key`, see the migration). */
+export const nameKey = (expression: RawBuilder<unknown>): FoldedText => ({ expression: sql<string>`roster_name_key(${expression})`, spaced: true });
+
+/** The same character ranges as `roster_name_key` in the migration. */
+const CJK_CHARACTER = /[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]/gu;
+export const spaceCjk = (text: string): string => text.replace(CJK_CHARACTER, (char) => `${char} `);
 
 /** A word boundary in a folded text, for regular expressions (`[[:alnum:]]` is letters and digits). */
 const EDGE_START = '(^|[^[:alnum:]])';
@@ -44,14 +57,16 @@ export function wordsPattern(value: string, wildcards: boolean): string {
   return `${EDGE_START}${body}${EDGE_END}`;
 }
 
-/** `column` (already folded) contains the words of `term` — see `wordsPattern`. */
-export function matchesWords(folded: RawBuilder<string>, term: Pick<Term, 'value' | 'quoted'>): Condition {
+/** The folded text contains the words of `term` — see `wordsPattern`. */
+export function matchesWords(target: FoldedText, term: Pick<Term, 'value' | 'quoted'>): Condition {
   if (hasCjk(term.value)) {
-    // No word boundaries inside CJK text: a substring, served by the trigram index.
-    const like = hasWildcard(term) ? term.value.split('*').map(escapeLike).join('%') : escapeLike(term.value.trim());
-    return sql<SqlBool>`${folded} LIKE roster_fold(${`%${like}%`})`;
+    // No word boundaries inside CJK text: a substring (on names, of spaced characters, so that
+    // even two characters give the trigram index something to look up).
+    const space = (text: string): string => (target.spaced ? spaceCjk(text) : text);
+    const like = hasWildcard(term) ? term.value.split('*').map((part) => escapeLike(space(part))).join('%') : escapeLike(space(term.value.trim()));
+    return sql<SqlBool>`${target.expression} LIKE roster_fold(${`%${like}%`})`;
   }
-  return sql<SqlBool>`${folded} ~ roster_fold(${wordsPattern(term.value, hasWildcard(term))})`;
+  return sql<SqlBool>`${target.expression} ~ roster_fold(${wordsPattern(term.value, hasWildcard(term))})`;
 }
 
 /** Case-insensitive equality, or a LIKE when the value has `*` wildcards. */
@@ -91,7 +106,7 @@ export function textQuery(term: Pick<Term, 'value' | 'quoted' | 'position'>): Ra
  * trigram index on the folded name serves it. Used by users/autocomplete and organizations/autocomplete.
  */
 export function foldedPrefix(column: string, prefix: string): Condition {
-  return sql<SqlBool>`roster_fold(${sql.ref(column)}) LIKE roster_fold(${escapeLike(prefix)}) || '%'`;
+  return sql<SqlBool>`roster_name_key(${sql.ref(column)}) LIKE roster_fold(${escapeLike(spaceCjk(prefix))}) || '%'`;
 }
 
 /** `NOT`, safe for conditions that may be NULL (a NULL column would otherwise drop the row from both sides). */

@@ -119,6 +119,22 @@ describe('GET /api/v2/search', () => {
   });
 });
 
+describe('CJK names', () => {
+  it('match by substring, two characters included, through search and autocomplete', async () => {
+    const lina = await t.user({ name: '李娜' });
+    const linana = await t.user({ name: '李娜娜' });
+    const wang = await t.user({ name: '王小明' });
+    const found = async (query: string) => (await search(`type:user ${query}`)).json().results.map((r: { id: number }) => r.id).sort();
+    expect(await found('name:李娜')).toEqual([lina.id, linana.id].sort());
+    expect(await found('name:小明')).toEqual([wang.id]);
+    expect(await found('name:"王小明"')).toEqual([wang.id]);
+    expect(await found('小明')).toEqual([wang.id]);
+    expect(await found('name:李*娜')).toEqual([lina.id, linana.id].sort());
+    expect((await t.request('GET', `/api/v2/users/autocomplete?name=${encodeURIComponent('李娜')}`)).json().users.map((u: { id: number }) => u.id).sort()).toEqual([lina.id, linana.id].sort());
+    expect((await t.request('GET', `/api/v2/users/autocomplete?name=${encodeURIComponent('娜娜')}`)).json().users).toEqual([]);
+  });
+});
+
 describe('Who may search', () => {
   it('refuses end users on every search endpoint with 403', async () => {
     const endUser = await t.user({ role: 'end-user' });

@@ -39,6 +39,15 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
     AS $$ SELECT lower(${sql.raw(unaccentSchema)}.unaccent(${sql.lit(`${unaccentSchema}.unaccent`)}::regdictionary, value)) $$`.execute(db);
 
+  // Names as the trigram indexes see them: folded, and every CJK character followed by a space.
+  // Chinese, Japanese and Korean names have no spaces, so a two-character name or search term
+  // would have no trigram at all (a sequential scan); spaced, each character is a word of its own
+  // and even a two-character term yields index trigrams. Latin text is left as roster_fold makes it.
+  await sql`
+    CREATE FUNCTION ${here}.roster_name_key(value text) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
+    AS $$ SELECT regexp_replace(${here}.roster_fold(value), '([\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af])', '\\1 ', 'g') $$`.execute(db);
+
   // The free-text document: every searchable text of the row, folded, as 'simple' tokens.
   await sql`
     CREATE FUNCTION ${here}.roster_search_document(name text, details text, notes text, external_id text) RETURNS tsvector
@@ -47,7 +56,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       coalesce(name, '') || ' ' || coalesce(details, '') || ' ' || coalesce(notes, '') || ' ' || coalesce(external_id, ''))) $$`.execute(db);
 
   // Users
-  await sql`CREATE INDEX users_search_name ON users USING gin (${here}.roster_fold(name) ${trgm}.gin_trgm_ops)`.execute(db);
+  await sql`CREATE INDEX users_search_name ON users USING gin (${here}.roster_name_key(name) ${trgm}.gin_trgm_ops)`.execute(db);
   await sql`CREATE INDEX users_search_document ON users USING gin (${here}.roster_search_document(name, details, notes, external_id))`.execute(db);
   await sql`CREATE INDEX users_search_tags ON users USING gin (tags)`.execute(db);
   await sql`CREATE INDEX users_search_fields ON users USING gin (user_fields jsonb_path_ops)`.execute(db);
@@ -63,7 +72,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`CREATE INDEX user_identities_search_value ON user_identities USING gin (value_key ${trgm}.gin_trgm_ops)`.execute(db);
 
   // Organizations
-  await sql`CREATE INDEX organizations_search_name ON organizations USING gin (${here}.roster_fold(name) ${trgm}.gin_trgm_ops)`.execute(db);
+  await sql`CREATE INDEX organizations_search_name ON organizations USING gin (${here}.roster_name_key(name) ${trgm}.gin_trgm_ops)`.execute(db);
   await sql`CREATE INDEX organizations_search_document ON organizations USING gin (${here}.roster_search_document(name, details, notes, external_id))`.execute(db);
   await sql`CREATE INDEX organizations_search_tags ON organizations USING gin (tags)`.execute(db);
   await sql`CREATE INDEX organizations_search_fields ON organizations USING gin (organization_fields jsonb_path_ops)`.execute(db);
