@@ -1,21 +1,7 @@
-import { errors, type AppError } from '../http/errors.ts';
-import type { ItemJobDefinition } from '../jobs/jobs.ts';
+import { errors } from '../http/errors.ts';
+import { itemFailure, type ItemJobDefinition } from '../jobs/jobs.ts';
 import { authorize } from '../policy/policy.ts';
 import { createMembership, deleteMembership } from './manage-groups.ts';
-
-/** Per-item failures name the error and the fields, never values. */
-function failure(index: number, error: AppError, id?: number): Record<string, unknown> {
-  return {
-    index,
-    ...(id !== undefined ? { id } : {}),
-    success: false,
-    status: 'Failed',
-    error: error.code,
-    details: error.details
-      ? Object.entries(error.details).map(([field, list]) => `${field}: ${list.map((entry) => entry.description).join('; ')}`).join('. ')
-      : error.description,
-  };
-}
 
 export const createManyGroupMemberships: ItemJobDefinition<unknown> = {
   type: 'create_many_group_memberships',
@@ -26,7 +12,7 @@ export const createManyGroupMemberships: ItemJobDefinition<unknown> = {
     const membership = await createMembership(tx, account, actor, item);
     return { index, id: membership.id, action: 'create', status: 'Created', success: true };
   },
-  failure: (_item, index, error) => failure(index, error),
+  failure: (_item, index, error) => itemFailure(index, error),
 };
 
 export const destroyManyGroupMemberships: ItemJobDefinition<number> = {
@@ -37,7 +23,7 @@ export const destroyManyGroupMemberships: ItemJobDefinition<number> = {
     await deleteMembership(tx, account, actor, id);
     return { index, id, action: 'delete', status: 'Deleted', success: true };
   },
-  failure: (id, index, error) => failure(index, error, id),
+  failure: (id, index, error) => itemFailure(index, error, id),
 };
 
 export const groupJobs = [createManyGroupMemberships, destroyManyGroupMemberships] as const;

@@ -34,6 +34,23 @@ export interface ItemContext {
  * job's progress and result, so a job interrupted anywhere resumes at the first item whose
  * effect was not committed — never doing one twice, never losing one.
  */
+/**
+ * The result entry of an item that failed with a domain error: the error's code and the names of
+ * the fields with their descriptions — never the values sent (job results outlive the request).
+ */
+export function itemFailure(index: number, error: AppError, id?: number): ItemResult {
+  return {
+    index,
+    ...(id !== undefined ? { id } : {}),
+    success: false,
+    status: 'Failed',
+    error: error.code,
+    details: error.details
+      ? Object.entries(error.details).map(([field, list]) => `${field}: ${list.map((entry) => entry.description).join('; ')}`).join('. ')
+      : error.description,
+  };
+}
+
 export interface ItemJobDefinition<Item> {
   type: string;
   run(tx: Executor, context: ItemContext, item: Item, index: number): Promise<ItemResult>;

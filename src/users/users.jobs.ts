@@ -1,23 +1,8 @@
-import type { AppError } from '../http/errors.ts';
-import type { ItemJobDefinition } from '../jobs/jobs.ts';
+import { itemFailure, type ItemJobDefinition } from '../jobs/jobs.ts';
 import { createOrUpdateUser } from './create-or-update-user.ts';
 import { createUser } from './create-user.ts';
 import { updateUser } from './update-user.ts';
 import { parseUserInput } from './user-input.ts';
-
-/** Per-item failures name the error and the fields, never the values (job results outlive requests). */
-function failure(index: number, error: AppError, id?: number): Record<string, unknown> {
-  return {
-    index,
-    ...(id !== undefined ? { id } : {}),
-    success: false,
-    status: 'Failed',
-    error: error.code,
-    details: error.details
-      ? Object.entries(error.details).map(([field, list]) => `${field}: ${list.map((entry) => entry.description).join('; ')}`).join('. ')
-      : error.description,
-  };
-}
 
 export const createManyUsers: ItemJobDefinition<unknown> = {
   type: 'create_many_users',
@@ -25,7 +10,7 @@ export const createManyUsers: ItemJobDefinition<unknown> = {
     const id = await createUser(tx, account, actor, parseUserInput(item, 'create'));
     return { index, id, action: 'create', status: 'Created', success: true };
   },
-  failure: (_item, index, error) => failure(index, error),
+  failure: (_item, index, error) => itemFailure(index, error),
 };
 
 export const createOrUpdateManyUsers: ItemJobDefinition<unknown> = {
@@ -34,7 +19,7 @@ export const createOrUpdateManyUsers: ItemJobDefinition<unknown> = {
     const { id, created } = await createOrUpdateUser(tx, account, actor, item);
     return { index, id, action: created ? 'create' : 'update', status: created ? 'Created' : 'Updated', success: true };
   },
-  failure: (_item, index, error) => failure(index, error),
+  failure: (_item, index, error) => itemFailure(index, error),
 };
 
 export interface UpdateItem {
@@ -48,7 +33,7 @@ export const updateManyUsers: ItemJobDefinition<UpdateItem> = {
     await updateUser(tx, account, actor, item.id, parseUserInput(item.user, 'update'));
     return { index, id: item.id, action: 'update', status: 'Updated', success: true };
   },
-  failure: (item, index, error) => failure(index, error, item.id),
+  failure: (item, index, error) => itemFailure(index, error, item.id),
 };
 
 export const userJobs = [createManyUsers, createOrUpdateManyUsers, updateManyUsers] as const;

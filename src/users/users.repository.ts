@@ -1,5 +1,4 @@
 import { sql, type Expression, type ExpressionBuilder, type SqlBool } from 'kysely';
-import type { Db } from '../db/database.ts';
 import type { DB, NewUserRow, UserRow, UsersTable } from '../db/tables.ts';
 import { auditCreation } from '../audit/audit.ts';
 import type { NewIdentity } from '../identities/identities.repository.ts';
