@@ -100,6 +100,10 @@ function compareHits(order: SearchPlan['order']) {
 /**
  * One offset page of a (possibly mixed) search. Each type yields at most `offset + limit` rows in
  * the page order (the search window keeps that ≤ 1,000), merged here; counts are exact.
+ *
+ * `concurrent` (PostgreSQL, a pool of connections): every type's page and count statements run at
+ * once — a broad match costs its heap visits twice, and overlapping them halves the wait. On
+ * PGlite (one connection, statements queue anyway) a short page skips the count instead.
  */
 export async function searchPage(
   db: Executor,
@@ -107,27 +111,29 @@ export async function searchPage(
   plan: SearchPlan,
   visibility: SearchVisibility,
   window: { offset: number; limit: number },
+  options: { concurrent: boolean },
 ): Promise<{ hits: SearchHit[]; count: number }> {
-  const hits: SearchHit[] = [];
-  let count = 0;
-  const [only, ...others] = plan.types;
-  if (only && others.length === 0) {
-    // One type: the database cuts the page itself.
-    const query = typeQuery(db, accountId, plan, only, visibility);
-    if (!query) return { hits, count };
-    const rows = await ordered(query, only, plan.order).offset(window.offset).limit(window.limit).execute();
-    const total = rows.length < window.limit && (rows.length > 0 || window.offset === 0) ? window.offset + rows.length : await countQuery(query);
-    return { hits: rows.map((row) => ({ type: only, ...row })), count: total };
-  }
-  for (const type of plan.types) {
-    const query = typeQuery(db, accountId, plan, type, visibility);
-    if (!query) continue;
-    const rows = await ordered(query, type, plan.order).limit(window.offset + window.limit).execute();
-    for (const row of rows) hits.push({ type, ...row });
-    // A short read holds every match: no count statement needed.
-    if (rows.length < window.offset + window.limit) count += rows.length;
-    else count += await countQuery(query);
-  }
+  const single = plan.types.length === 1;
+  const perType = await Promise.all(
+    plan.types.map(async (type) => {
+      const query = typeQuery(db, accountId, plan, type, visibility);
+      if (!query) return { rows: [] as SearchHitRow[], count: 0, type };
+      // One type: the database cuts the page itself; several: each gives its first offset + limit rows.
+      const page = single ? ordered(query, type, plan.order).offset(window.offset).limit(window.limit) : ordered(query, type, plan.order).limit(window.offset + window.limit);
+      if (options.concurrent) {
+        const [rows, count] = await Promise.all([page.execute(), countQuery(query)]);
+        return { rows, count, type };
+      }
+      const rows = await page.execute();
+      // A short read holds every match: no count statement needed.
+      if (single && rows.length < window.limit && (rows.length > 0 || window.offset === 0)) return { rows, count: window.offset + rows.length, type };
+      if (!single && rows.length < window.offset + window.limit) return { rows, count: rows.length, type };
+      return { rows, count: await countQuery(query), type };
+    }),
+  );
+  const hits = perType.flatMap(({ rows, type }) => rows.map((row) => ({ type, ...row })));
+  const count = perType.reduce((sum, entry) => sum + entry.count, 0);
+  if (single) return { hits, count };
   hits.sort(compareHits(plan.order));
   return { hits: hits.slice(window.offset, window.offset + window.limit), count };
 }

@@ -20,9 +20,14 @@ export async function presentHits(db: Executor, request: FastifyRequest, actor: 
   const base = baseUrl(request);
   const userIds = hits.filter((hit) => hit.type === 'user').map((hit) => hit.id);
   const organizationIds = hits.filter((hit) => hit.type === 'organization').map((hit) => hit.id);
-  const users = new Map((await findUsersByIds(db, accountId, userIds)).map((user) => [user.id, user]));
-  const organizations = new Map((await findOrganizationsByIds(db, accountId, organizationIds)).map((row) => [row.id, row]));
-  const fieldKeys = organizationIds.length > 0 ? await activeOrganizationFieldKeys(db, accountId) : [];
+  // Independent reads: side by side on PostgreSQL's pool (PGlite queues them on its one connection).
+  const [userRows, organizationRows, fieldKeys] = await Promise.all([
+    findUsersByIds(db, accountId, userIds),
+    findOrganizationsByIds(db, accountId, organizationIds),
+    organizationIds.length > 0 ? activeOrganizationFieldKeys(db, accountId) : Promise.resolve([]),
+  ]);
+  const users = new Map(userRows.map((user) => [user.id, user]));
+  const organizations = new Map(organizationRows.map((row) => [row.id, row]));
   const results: Static<typeof SearchResult>[] = [];
   for (const hit of hits) {
     if (hit.type === 'user') {

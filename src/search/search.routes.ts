@@ -66,6 +66,8 @@ function pageLinks(request: FastifyRequest, page: Extract<PageRequest, { kind: '
 
 export async function searchRoutes(app: App, { database }: Services): Promise<void> {
   const db = database.db;
+  // PostgreSQL serves statements side by side; PGlite has one connection (src/search/run-search.ts).
+  const concurrent = database.kind === 'postgres';
 
   app.get('/api/v2/search', {
     schema: { tags, summary: 'Search users and organizations (Zendesk query syntax; the first 1,000 results)', querystring: SearchQuery, response: { 200: SearchResponse, ...errorResponses } },
@@ -77,7 +79,7 @@ export async function searchRoutes(app: App, { database }: Services): Promise<vo
     const page = searchWindow(query, SEARCH_WINDOW);
     const accountId = request.ctx.account.id;
     const plan = await compileSearch(db, accountId, text, { sortBy: queryString(query.sort_by, 'sort_by'), sortOrder: queryString(query.sort_order, 'sort_order') });
-    const { hits, count } = await searchPage(db, accountId, plan, visibility, { offset: (page.page - 1) * page.perPage, limit: page.perPage });
+    const { hits, count } = await searchPage(db, accountId, plan, visibility, { offset: (page.page - 1) * page.perPage, limit: page.perPage }, { concurrent });
     return { results: await presentHits(db, request, actor, hits), facets: null, ...pageLinks(request, page, count, SEARCH_WINDOW), count };
   });
 
@@ -148,7 +150,7 @@ export async function searchRoutes(app: App, { database }: Services): Promise<vo
     }
     if (text === undefined || text.trim() === '') throw errors.missingParameter('query or external_id');
     const plan = await compileSearch(db, accountId, text, { only: 'user' });
-    const { hits, count } = await searchPage(db, accountId, plan, visibility, { offset: (page.page - 1) * page.perPage, limit: page.perPage });
+    const { hits, count } = await searchPage(db, accountId, plan, visibility, { offset: (page.page - 1) * page.perPage, limit: page.perPage }, { concurrent });
     return presentUsersPage(request, actor, await loadUserHits(db, request, hits), page, count);
   });
 
