@@ -5,6 +5,7 @@ import { errors, type ErrorDetails } from '../http/errors.ts';
 import { authorize, type Actor } from '../policy/policy.ts';
 import type { Executor } from '../users/users.repository.ts';
 import { findMembership } from './groups.repository.ts';
+import { BLANK_NAME, nameValue } from '../http/input-values.ts';
 
 interface GroupInput {
   name?: string;
@@ -18,16 +19,10 @@ function parseGroupInput(raw: unknown, mode: 'create' | 'update'): GroupInput {
   const input = raw as Record<string, unknown>;
   const details: ErrorDetails = {};
   const result: GroupInput = { fields: [] };
-  if (input.name !== undefined) {
-    result.fields.push('name');
-    const name = typeof input.name === 'string' || typeof input.name === 'number' ? String(input.name).trim() : undefined;
-    if (name === undefined) details.name = [{ error: 'InvalidValue', description: 'Name must be text' }];
-    else if (name === '') details.name = [{ error: 'BlankValue', description: 'Name: cannot be blank' }];
-    else if (name.length > 255) details.name = [{ error: 'InvalidValue', description: 'Name is too long (maximum is 255 characters)' }];
-    else result.name = name;
-  } else if (mode === 'create') {
-    details.name = [{ error: 'BlankValue', description: 'Name: cannot be blank' }];
-  }
+  if (input.name !== undefined) result.fields.push('name');
+  const name = input.name !== undefined ? nameValue(input.name) : mode === 'create' ? BLANK_NAME : undefined;
+  if (typeof name === 'string') result.name = name;
+  else if (name) details.name = [name];
   if (input.description !== undefined) {
     result.fields.push('description');
     if (input.description === null) result.description = '';

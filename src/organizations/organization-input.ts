@@ -1,5 +1,6 @@
 import { errors, type ErrorDetails } from '../http/errors.ts';
 import { normalizeTags } from '../users/profile-values.ts';
+import { BLANK_NAME, nameValue } from '../http/input-values.ts';
 
 /** Column values a create or update sets on `organizations` (custom field values come separately). */
 export interface OrganizationColumns {
@@ -68,16 +69,9 @@ export function parseOrganizationInput(raw: unknown, mode: 'create' | 'update'):
     return input[key];
   };
 
-  if (has('name')) {
-    const value = take('name');
-    const name = typeof value === 'string' || typeof value === 'number' ? String(value).trim() : undefined;
-    if (name === undefined) fail('name', 'InvalidValue', 'Name is invalid');
-    else if (name === '') fail('name', 'BlankValue', 'Name: cannot be blank');
-    else if (name.length > 255) fail('name', 'InvalidValue', 'Name is too long (maximum is 255 characters)');
-    else columns.name = name;
-  } else if (mode === 'create') {
-    fail('name', 'BlankValue', 'Name: cannot be blank');
-  }
+  const name = has('name') ? nameValue(take('name')) : mode === 'create' ? BLANK_NAME : undefined;
+  if (typeof name === 'string') columns.name = name;
+  else if (name) fail('name', name.error, name.description);
 
   for (const [key, label] of [['details', 'Details'], ['notes', 'Notes']] as const) {
     if (!has(key)) continue;

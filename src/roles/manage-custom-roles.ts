@@ -5,6 +5,7 @@ import { errors, type ErrorDetails } from '../http/errors.ts';
 import type { Actor } from '../policy/policy.ts';
 import type { Executor } from '../users/users.repository.ts';
 import { parseConfiguration } from './permissions.ts';
+import { BLANK_NAME, nameValue } from '../http/input-values.ts';
 
 interface RoleInput {
   name?: string;
@@ -19,16 +20,10 @@ function parseRoleInput(raw: unknown, mode: 'create' | 'update'): RoleInput {
   const input = raw as Record<string, unknown>;
   const details: ErrorDetails = {};
   const result: RoleInput = { fields: [] };
-  if (input.name !== undefined) {
-    result.fields.push('name');
-    const name = typeof input.name === 'string' ? input.name.trim() : undefined;
-    if (name === undefined) details.name = [{ error: 'InvalidValue', description: 'Name must be text' }];
-    else if (name === '') details.name = [{ error: 'BlankValue', description: 'Name: cannot be blank' }];
-    else if (name.length > 255) details.name = [{ error: 'InvalidValue', description: 'Name is too long (maximum is 255 characters)' }];
-    else result.name = name;
-  } else if (mode === 'create') {
-    details.name = [{ error: 'BlankValue', description: 'Name: cannot be blank' }];
-  }
+  if (input.name !== undefined) result.fields.push('name');
+  const name = input.name !== undefined ? nameValue(input.name) : mode === 'create' ? BLANK_NAME : undefined;
+  if (typeof name === 'string') result.name = name;
+  else if (name) details.name = [name];
   if (input.description !== undefined) {
     result.fields.push('description');
     if (input.description === null) result.description = '';

@@ -2,6 +2,7 @@ import type { IdentityType, Role } from '../db/tables.ts';
 import { errors, type ErrorDetails } from '../http/errors.ts';
 import { isIdentityType, normalizeIdentity } from '../identities/identity-values.ts';
 import { canonicalLocale, localeById, normalizeTags, resolveTimeZone } from './profile-values.ts';
+import { BLANK_NAME, nameValue } from '../http/input-values.ts';
 
 export interface IdentityInput {
   type: IdentityType;
@@ -95,16 +96,9 @@ export function parseUserInput(raw: unknown, mode: 'create' | 'update'): UserInp
     else fail(key, 'InvalidValue', `${label} must be true or false`);
   };
 
-  if (has('name')) {
-    const value = take('name');
-    const name = typeof value === 'string' || typeof value === 'number' ? String(value).trim() : undefined;
-    if (name === undefined) fail('name', 'InvalidValue', 'Name is invalid');
-    else if (name === '') fail('name', 'BlankValue', 'Name: cannot be blank');
-    else if (name.length > 255) fail('name', 'InvalidValue', 'Name is too long (maximum is 255 characters)');
-    else columns.name = name;
-  } else if (mode === 'create') {
-    fail('name', 'BlankValue', 'Name: cannot be blank');
-  }
+  const name = has('name') ? nameValue(take('name')) : mode === 'create' ? BLANK_NAME : undefined;
+  if (typeof name === 'string') columns.name = name;
+  else if (name) fail('name', name.error, name.description);
 
   if (has('role')) {
     const value = take('role');
