@@ -1,3 +1,4 @@
+import vm from 'node:vm';
 import type { CustomFieldOwner } from '../db/tables.ts';
 import { errors, type ErrorDetails } from '../http/errors.ts';
 import type { Executor } from '../users/users.repository.ts';
@@ -110,11 +111,34 @@ export function normalizeValue(field: FieldWithOptions, raw: unknown): Normalize
       if (text === undefined) return bad('must be text');
       if (text.length > REGEXP_VALUE_LIMIT) return bad(`is too long (maximum is ${REGEXP_VALUE_LIMIT} characters)`);
       const pattern = field.regexp_for_validation === null ? undefined : compileFieldPattern(field.regexp_for_validation);
-      if (pattern && !pattern.test(text)) return bad('does not match the required format');
+      if (pattern) {
+        const matched = matchesWithin(pattern, text);
+        if (matched === 'timeout') return bad('could not be checked against the required format in time');
+        if (!matched) return bad('does not match the required format');
+      }
       return ok(text);
     }
     default:
       return bad('has an unknown type');
+  }
+}
+
+const PATTERN_TIME_LIMIT_MS = 50;
+const patternContext = vm.createContext({});
+const patternTest = new vm.Script('pattern.test(text)');
+
+/**
+ * Runs an admin-written pattern with a time limit: JavaScript regexps backtrack, and a pattern
+ * like `^(a+)+$` takes exponential time on a near-miss — one value must not stall the server.
+ */
+function matchesWithin(pattern: RegExp, text: string): boolean | 'timeout' {
+  Object.assign(patternContext, { pattern, text });
+  try {
+    return patternTest.runInContext(patternContext, { timeout: PATTERN_TIME_LIMIT_MS }) === true;
+  } catch {
+    return 'timeout';
+  } finally {
+    Object.assign(patternContext, { pattern: null, text: null });
   }
 }
 

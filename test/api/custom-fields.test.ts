@@ -221,6 +221,17 @@ describe('user_fields on users', () => {
     expect(plain.user_fields).toEqual({ plan: null, seats: null, ratio: null, vip: null, since: null, code: null, bio: null, nick: null });
   });
 
+  it('stops a catastrophically backtracking pattern instead of stalling the server', async () => {
+    await field({ key: 'code', type: 'regexp', title: 'Code', regexp_for_validation: '^(a+)+$' });
+    const started = Date.now();
+    const response = await t.request('POST', '/api/v2/users', { body: { user: { name: 'Ann', user_fields: { code: `${'a'.repeat(40)}b` } } } });
+    expect(response.statusCode).toBe(422);
+    expect(Object.keys(response.json().details)).toEqual(['user_fields.code']);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    const fine = await t.request('POST', '/api/v2/users', { body: { user: { name: 'Bo', user_fields: { code: 'aaaa' } } } });
+    expect(fine.statusCode).toBe(201);
+  });
+
   it('refuses invalid values with a 422 whose details name each field key, writing nothing', async () => {
     await field({ key: 'plan', type: 'dropdown', title: 'Plan', custom_field_options: [{ name: 'Gold', value: 'gold' }] });
     await field({ key: 'seats', type: 'integer', title: 'Seats' });
