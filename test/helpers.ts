@@ -91,7 +91,7 @@ export async function createTestApp(options: { rateLimitPerMinute?: number; base
     },
     async reset() {
       await runtime.jobs.stop();
-      await sql`TRUNCATE accounts, users, user_identities, api_tokens, oauth_clients, oauth_tokens, audit_events, job_statuses, groups, group_memberships, custom_roles, organizations, organization_memberships, custom_fields, custom_field_options RESTART IDENTITY CASCADE`.execute(db);
+      await sql`TRUNCATE accounts, users, user_identities, api_tokens, oauth_clients, oauth_tokens, audit_events, job_statuses, groups, group_memberships, custom_roles, organizations, organization_memberships, custom_fields, custom_field_options, tickets, ticket_collaborators, ticket_comments, ticket_attachments, suspended_tickets, deleted_ticket_records RESTART IDENTITY CASCADE`.execute(db);
       await runtime.jobs.start();
       runtime.accounts.clear();
       runtime.credentials.clear();

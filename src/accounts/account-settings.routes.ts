@@ -11,13 +11,20 @@ import { updateAccountSettings } from './accounts.repository.ts';
 /** Every switch with its default; later features add theirs here. */
 export const SETTING_DEFAULTS = {
   require_email_on_create: false,
-} satisfies Required<Pick<AccountSettings, 'require_email_on_create'>>;
+  auto_close_after_days: 4,
+  anonymous_requests: false,
+} satisfies Required<Pick<AccountSettings, 'require_email_on_create' | 'auto_close_after_days' | 'anonymous_requests'>>;
+
+/** Solved tickets close after 1 to 28 days (Zendesk's automation condition allows up to 28). */
+const AUTO_CLOSE_DAYS = { minimum: 1, maximum: 28 };
 
 type SettingKey = keyof typeof SETTING_DEFAULTS;
 const KEYS = Object.keys(SETTING_DEFAULTS) as SettingKey[];
 
 const Settings = Type.Object({
   require_email_on_create: Type.Boolean({ description: 'Refuse to create a user without an email address' }),
+  auto_close_after_days: Type.Integer({ ...AUTO_CLOSE_DAYS, description: 'Days after which a solved ticket is closed' }),
+  anonymous_requests: Type.Boolean({ description: 'Anonymous visitors may submit requests (POST /api/v2/requests) with a name and email' }),
 });
 
 export function effectiveSettings(settings: AccountSettings): typeof SETTING_DEFAULTS {
@@ -51,7 +58,11 @@ export async function accountSettingsRoutes(app: App, { database, accounts }: Se
     const patch: AccountSettings = {};
     for (const [key, value] of Object.entries(input)) {
       if (!KEYS.includes(key as SettingKey)) throw errors.field(key, 'InvalidValue', `${key} is not an account setting`);
-      if (typeof value !== typeof SETTING_DEFAULTS[key as SettingKey]) throw errors.field(key, 'InvalidValue', `${key} must be true or false`);
+      if (typeof SETTING_DEFAULTS[key as SettingKey] === 'number') {
+        if (typeof value !== 'number' || !Number.isInteger(value) || value < AUTO_CLOSE_DAYS.minimum || value > AUTO_CLOSE_DAYS.maximum) {
+          throw errors.field(key, 'InvalidValue', `${key} must be a whole number from ${AUTO_CLOSE_DAYS.minimum} to ${AUTO_CLOSE_DAYS.maximum}`);
+        }
+      } else if (typeof value !== typeof SETTING_DEFAULTS[key as SettingKey]) throw errors.field(key, 'InvalidValue', `${key} must be true or false`);
       patch[key] = value;
     }
     const account = await db.transaction().execute(async (tx) => {

@@ -4,6 +4,7 @@ import * as foundation from './migrations/20261121000000_foundation.ts';
 import * as organizationsGroupsRolesFields from './migrations/20261122000000_organizations_groups_roles_fields.ts';
 import * as credentialInvalidation from './migrations/20261122001000_credential_invalidation.ts';
 import * as searchIndexes from './migrations/20261122030000_search_indexes.ts';
+import * as tickets from './migrations/20261122040000_tickets.ts';
 
 // Listed explicitly (not read from disk) so the same code runs under tsx, bundlers and tests.
 const migrations: Record<string, Migration> = {
@@ -11,6 +12,7 @@ const migrations: Record<string, Migration> = {
   '20261122000000_organizations_groups_roles_fields': organizationsGroupsRolesFields,
   '20261122001000_credential_invalidation': credentialInvalidation,
   '20261122030000_search_indexes': searchIndexes,
+  '20261122040000_tickets': tickets,
 };
 
 class StaticProvider implements MigrationProvider {

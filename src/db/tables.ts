@@ -10,6 +10,10 @@ export type IdentityType = (typeof identityTypes)[number];
 export interface AccountSettings {
   /** Refuse to create a user without an email address (seed 001 comments). */
   require_email_on_create?: boolean;
+  /** Days after which a solved ticket is closed by the auto-close sweep (default 4). */
+  auto_close_after_days?: number;
+  /** Anonymous visitors may submit requests with a name and email (default false). */
+  anonymous_requests?: boolean;
   [key: string]: unknown;
 }
 
@@ -237,6 +241,110 @@ export interface CustomFieldOptionsTable {
   updated_at: Generated<Date>;
 }
 
+export const ticketStatuses = ['new', 'open', 'pending', 'hold', 'solved', 'closed'] as const;
+export type TicketStatus = (typeof ticketStatuses)[number];
+export const ticketPriorities = ['urgent', 'high', 'normal', 'low'] as const;
+export type TicketPriority = (typeof ticketPriorities)[number];
+export const ticketTypes = ['problem', 'incident', 'question', 'task'] as const;
+export type TicketType = (typeof ticketTypes)[number];
+export type CollaboratorKind = 'email_cc' | 'follower';
+
+export interface TicketsTable {
+  account_id: number;
+  id: Generated<number>;
+  subject: Generated<string>;
+  status: ColumnType<TicketStatus, TicketStatus | undefined, TicketStatus>;
+  priority: TicketPriority | null;
+  type: TicketType | null;
+  requester_id: number;
+  submitter_id: number;
+  assignee_id: number | null;
+  group_id: number | null;
+  organization_id: number | null;
+  external_id: string | null;
+  tags: ColumnType<string[], string[] | undefined, string[]>;
+  /** How the ticket arrived (Zendesk's via.channel): api, web, email, … */
+  via_channel: Generated<string>;
+  recipient: string | null;
+  due_at: NullableTimestamp;
+  is_public: Generated<boolean>;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+  solved_at: NullableTimestamp;
+  closed_at: NullableTimestamp;
+  deleted_at: NullableTimestamp;
+  deleted_by_id: number | null;
+}
+
+export interface TicketCollaboratorsTable {
+  account_id: number;
+  ticket_id: number;
+  user_id: number;
+  kind: CollaboratorKind;
+  created_at: Generated<Date>;
+}
+
+export interface TicketCommentsTable {
+  account_id: number;
+  id: Generated<number>;
+  ticket_id: number;
+  author_id: number;
+  body: string;
+  html_body: string;
+  plain_body: string;
+  public: Generated<boolean>;
+  via_channel: Generated<string>;
+  redacted_at: NullableTimestamp;
+  created_at: Generated<Date>;
+}
+
+export interface TicketAttachmentsTable {
+  account_id: number;
+  id: Generated<number>;
+  token: string;
+  uploader_id: number | null;
+  ticket_id: number | null;
+  comment_id: number | null;
+  suspended_ticket_id: number | null;
+  file_name: string;
+  content_type: string;
+  size: number;
+  storage_key: string;
+  redacted: Generated<boolean>;
+  created_at: Generated<Date>;
+}
+
+export interface SuspendedTicketsTable {
+  account_id: number;
+  id: Generated<number>;
+  cause: string;
+  cause_id: number;
+  author_id: number | null;
+  author_name: string | null;
+  author_email: string | null;
+  subject: Generated<string>;
+  content: Generated<string>;
+  recipient: string | null;
+  via_channel: Generated<string>;
+  message_id: string | null;
+  ticket_fields: Json<Record<string, unknown>>;
+  ticket_id: number | null;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
+/** The anonymous trace of a permanently deleted ticket: no text, no people. */
+export interface DeletedTicketRecordsTable {
+  account_id: number;
+  ticket_id: number;
+  status: string;
+  via_channel: string;
+  group_id: number | null;
+  ticket_created_at: Date;
+  deleted_at: Date;
+  purged_at: Generated<Date>;
+}
+
 export interface DB {
   accounts: AccountsTable;
   users: UsersTable;
@@ -253,6 +361,12 @@ export interface DB {
   organization_memberships: OrganizationMembershipsTable;
   custom_fields: CustomFieldsTable;
   custom_field_options: CustomFieldOptionsTable;
+  tickets: TicketsTable;
+  ticket_collaborators: TicketCollaboratorsTable;
+  ticket_comments: TicketCommentsTable;
+  ticket_attachments: TicketAttachmentsTable;
+  suspended_tickets: SuspendedTicketsTable;
+  deleted_ticket_records: DeletedTicketRecordsTable;
 }
 
 export type Account = Selectable<AccountsTable>;
@@ -268,3 +382,8 @@ export type OrganizationRow = Selectable<OrganizationsTable>;
 export type OrganizationMembershipRow = Selectable<OrganizationMembershipsTable>;
 export type CustomFieldRow = Selectable<CustomFieldsTable>;
 export type CustomFieldOptionRow = Selectable<CustomFieldOptionsTable>;
+export type TicketRow = Selectable<TicketsTable>;
+export type TicketCommentRow = Selectable<TicketCommentsTable>;
+export type TicketAttachmentRow = Selectable<TicketAttachmentsTable>;
+export type SuspendedTicketRow = Selectable<SuspendedTicketsTable>;
+export type DeletedTicketRecordRow = Selectable<DeletedTicketRecordsTable>;
