@@ -418,6 +418,7 @@ export function planSearch(parsed: ParsedQuery, context: CompileContext, options
   const order = readOrder(orderTerms, options);
   const explicit = readTypes(typeTerms);
   const requested = options.only ? [options.only] : (explicit ?? [...SEARCH_TYPES]);
+  if (requested.length === 0) throw queryError('the type: terms exclude every result type', typeTerms[0]?.position);
   if (terms.length === 0 && explicit === undefined && !options.only) {
     throw errors.badRequest('Invalid search query: give something to search for (a word, or a keyword such as type:user)');
   }

@@ -145,6 +145,7 @@ describe('planSearch', () => {
     ['--- ...', 'nothing to search for'],
     ['a*b', 'only at the end of a word'],
     ['order_by:name', 'give something to search for'],
+    ['type:user -type:user', 'exclude every result type (at character 1)'],
   ])('refuses %j: %s', (query, description) => {
     const error = planError(query);
     expect(error.status).toBe(400);
