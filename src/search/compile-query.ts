@@ -260,25 +260,30 @@ const USER_KEYWORDS: Record<string, KeywordCompiler> = {
   },
 };
 
-/** Free text over users: the full-text document, any email identity, a phone number, and for CJK a name substring. */
+/**
+ * Free text over users: the full-text document, any email identity, a phone number, and for CJK a
+ * name substring. Written as OR of conditions on the user row itself, the identity matches as
+ * `u.id = ANY(ARRAY(…))`: every branch is then an index condition of users and PostgreSQL ORs
+ * the bitmaps, where `u.id IN (… UNION …)` made it hash-join the whole users table.
+ */
 function userText(term: TextTerm, context: CompileContext): Condition {
-  const sources: RawBuilder<unknown>[] = [
-    sql`SELECT d.id FROM users d WHERE d.account_id = ${context.accountId} AND ${userDocument('d')} @@ (${textQuery(term)})`,
-  ];
+  const branches: Condition[] = [sql<SqlBool>`${userDocument('u')} @@ (${textQuery(term)})`];
   const value = term.value.trim().toLowerCase();
+  const identities: Condition[] = [];
   // Emails: the whole address, or a word of it (ann finds ann.lee@acme.com and bo@ann.org), from three letters on (trigram index).
   if (!hasCjk(value) && [...value.replace(/\*/g, '')].length >= 3 && !/\s/.test(value)) {
     const pattern = hasWildcard(term)
       ? `(^|[^[:alnum:]])${value.split('*').map((part) => part.replace(/[\\.^$*+?()[\]{}|-]/g, (char) => `\\${char}`)).join('[^[:space:]]*')}`
       : `(^|[^[:alnum:]])${value.replace(/[\\.^$*+?()[\]{}|-]/g, (char) => `\\${char}`)}($|[^[:alnum:]])`;
-    sources.push(sql`SELECT i.user_id FROM user_identities i WHERE i.account_id = ${context.accountId} AND i.type = 'email' AND i.value_key ~ ${pattern}`);
+    identities.push(sql<SqlBool>`(i.type = 'email' AND i.value_key ~ ${pattern})`);
   }
   const phone = /^\+?[\d\s().-]{6,}$/.test(value) ? phoneKey(value) : undefined;
-  if (phone) sources.push(sql`SELECT i.user_id FROM user_identities i WHERE i.account_id = ${context.accountId} AND i.type = 'phone_number' AND i.value_key = ${phone}`);
-  if (hasCjk(value)) {
-    sources.push(sql`SELECT c.id FROM users c WHERE c.account_id = ${context.accountId} AND ${matchesWords(nameKey(sql.ref('c.name')), term)}`);
+  if (phone) identities.push(sql<SqlBool>`(i.type = 'phone_number' AND i.value_key = ${phone})`);
+  if (identities.length > 0) {
+    branches.push(sql<SqlBool>`u.id = ANY (ARRAY(SELECT i.user_id FROM user_identities i WHERE i.account_id = ${context.accountId} AND (${sql.join(identities, sql` OR `)})))`);
   }
-  return sql<SqlBool>`u.id IN (${sql.join(sources, sql` UNION `)})`;
+  if (hasCjk(value)) branches.push(matchesWords(nameKey(sql.ref('u.name')), term));
+  return sql<SqlBool>`(${sql.join(branches, sql` OR `)})`;
 }
 
 // ---------------------------------------------------------------------------------------------
