@@ -163,6 +163,8 @@ interface Measured {
   plan: string;
   /** Execution time of the example's statements as EXPLAIN ANALYZE reports them (database side only). */
   sqlMs: number;
+  /** The three slowest requests: which values make the tail. */
+  slowest: Array<{ query: string; ms: number; count: number }>;
 }
 
 async function measure(runtime: Runtime, headers: Record<string, string>, accountId: number, s: Sample): Promise<Measured[]> {
@@ -170,6 +172,7 @@ async function measure(runtime: Runtime, headers: Record<string, string>, accoun
   for (const spec of QUERIES) {
     const random = prng(seed + spec.label.length);
     const times: number[] = [];
+    const samples: Array<{ query: string; ms: number; count: number }> = [];
     let counts = 0;
     let example = '';
     // Warm-up (plans, caches), then the measured requests.
@@ -181,13 +184,17 @@ async function measure(runtime: Runtime, headers: Record<string, string>, accoun
       if (response.statusCode !== 200) throw new Error(`${query} → ${response.statusCode} ${response.body}`);
       if (i < 0) continue;
       times.push(elapsed);
-      counts += (response.json() as { count: number }).count;
+      const count = (response.json() as { count: number }).count;
+      counts += count;
+      samples.push({ query, ms: elapsed, count });
       example ||= query;
     }
     times.sort((a, b) => a - b);
     const plan = await explain(runtime.database.db, accountId, example);
     const sqlMs = [...plan.matchAll(/Execution Time: ([\d.]+) ms/g)].reduce((sum, match) => sum + Number(match[1]), 0);
-    results.push({ label: spec.label, kind: spec.kind, p50: percentile(times, 50), p95: percentile(times, 95), p99: percentile(times, 99), meanCount: counts / times.length, example, plan, sqlMs });
+    const slowest = samples.sort((a, b) => b.ms - a.ms).slice(0, 3);
+    results.push({ label: spec.label, kind: spec.kind, p50: percentile(times, 50), p95: percentile(times, 95), p99: percentile(times, 99), meanCount: counts / times.length, example, plan, sqlMs, slowest });
+    log(`    slowest: ${slowest.map((entry) => `${entry.query} ${entry.ms.toFixed(0)} ms (${entry.count})`).join(' | ')}`);
     log(`  ${spec.label.padEnd(38)} p50 ${percentile(times, 50).toFixed(1).padStart(7)} ms  p95 ${percentile(times, 95).toFixed(1).padStart(7)} ms  p99 ${percentile(times, 99).toFixed(1).padStart(7)} ms  (~${Math.round(counts / times.length)} matches)`);
   }
   return results;
@@ -245,6 +252,10 @@ function report(results: Measured[], generation: string): string {
     '| query | kind | p50 ms | p95 ms | p99 ms | mean matches | SQL ms (example) | p95 target |',
     '|---|---|--:|--:|--:|--:|--:|---|',
     ...results.map((m) => `| \`${m.label.replace(/\|/g, '\\|')}\` | ${m.kind} | ${m.p50.toFixed(1)} | ${m.p95.toFixed(1)} | ${m.p99.toFixed(1)} | ${Math.round(m.meanCount).toLocaleString('en')} | ${m.sqlMs.toFixed(1)} | ${target(m)} |`),
+    '',
+    'Slowest requests per query (value, end-to-end time, matches):',
+    '',
+    ...results.map((m) => `- ${m.label}: ${m.slowest.map((entry) => `\`${entry.query.replace(/`/g, "'")}\` ${entry.ms.toFixed(0)} ms (${entry.count.toLocaleString('en')})`).join(', ')}`),
     '',
     '<details><summary>EXPLAIN (ANALYZE) of each query\'s statements</summary>',
     '',

@@ -49,7 +49,17 @@ export interface SearchPlan {
   types: SearchType[];
   where: Partial<Record<SearchType, Condition>>;
   order: { field: SortField; direction: SortDirection };
+  /**
+   * The matches come from a text index (names, free text, wildcards…): read them from it and sort,
+   * rather than walk the created_at index hoping to meet a page's worth. PostgreSQL cannot estimate
+   * how many rows a regex or a full-text query matches, and walking an index for a rare name
+   * costs a full scan; a broad one costs its count anyway (see run-search.ts).
+   */
+  sortMatches: boolean;
 }
+
+/** Keywords whose matches the created_at/updated_at indexes serve well in order (ranges, flags, the no-organization index). */
+const ORDERED_INDEX_KEYWORDS = new Set(['created', 'created_at', 'updated', 'updated_at', 'role', 'is_suspended', 'suspended', 'organization']);
 
 type KeywordCompiler = (term: FieldTerm, context: CompileContext) => Condition;
 
@@ -467,5 +477,8 @@ export function planSearch(parsed: ParsedQuery, context: CompileContext, options
     });
     where[type] = conditions.length === 0 ? sql<SqlBool>`true` : sql<SqlBool>`(${sql.join(conditions, sql` AND `)})`;
   }
-  return { types, where, order };
+  const sortMatches = terms.some(
+    (term) => !term.negated && (term.kind === 'text' || !ORDERED_INDEX_KEYWORDS.has(term.keyword) || (term.keyword === 'organization' && !isNone(term))),
+  );
+  return { types, where, order, sortMatches };
 }

@@ -78,9 +78,12 @@ function typeQuery(db: Executor, accountId: number, plan: SearchPlan, type: Sear
 
 const alias = (type: SearchType): string => (type === 'user' ? 'u' : 'o');
 
-function ordered(query: HitQuery, type: SearchType, order: SearchPlan['order']): HitQuery {
+function ordered(query: HitQuery, type: SearchType, plan: SearchPlan): HitQuery {
   const a = alias(type);
-  const key = order.field === 'name' ? sql`lower(${sql.ref(`${a}.name`)})` : sql.ref(`${a}.${order.field}`);
+  const { order } = plan;
+  const column = sql.ref(`${a}.${order.field === 'name' ? 'name' : order.field}`);
+  // `+ interval '0'` orders the same but matches no index: see SearchPlan.sortMatches.
+  const key = order.field === 'name' ? sql`lower(${column})` : plan.sortMatches ? sql`(${column} + interval '0 seconds')` : column;
   return query.orderBy(key, order.direction).orderBy(sql.ref(`${a}.id`), order.direction);
 }
 
@@ -119,7 +122,7 @@ export async function searchPage(
       const query = typeQuery(db, accountId, plan, type, visibility);
       if (!query) return { rows: [] as SearchHitRow[], count: 0, type };
       // One type: the database cuts the page itself; several: each gives its first offset + limit rows.
-      const page = single ? ordered(query, type, plan.order).offset(window.offset).limit(window.limit) : ordered(query, type, plan.order).limit(window.offset + window.limit);
+      const page = single ? ordered(query, type, plan).offset(window.offset).limit(window.limit) : ordered(query, type, plan).limit(window.offset + window.limit);
       if (options.concurrent) {
         const [rows, count] = await Promise.all([page.execute(), countQuery(query)]);
         return { rows, count, type };
@@ -210,7 +213,7 @@ export function searchStatements(db: Executor, accountId: number, plan: SearchPl
   for (const type of plan.types) {
     const query = typeQuery(db, accountId, plan, type, visibility);
     if (!query) continue;
-    statements.push({ label: `${type}: page`, query: ordered(query, type, plan.order).offset(window.offset).limit(window.limit).compile() });
+    statements.push({ label: `${type}: page`, query: ordered(query, type, plan).offset(window.offset).limit(window.limit).compile() });
     statements.push({ label: `${type}: count`, query: query.clearSelect().select((eb) => eb.fn.countAll<number>().as('n')).compile() });
   }
   return statements;

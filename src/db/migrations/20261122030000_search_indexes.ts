@@ -43,10 +43,15 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   // Chinese, Japanese and Korean names have no spaces, so a two-character name or search term
   // would have no trigram at all (a sequential scan); spaced, each character is a word of its own
   // and even a two-character term yields index trigrams. Latin text is left as roster_fold makes it.
+  // PL/pgSQL, like the document below, so that the planner prices it as it costs (unaccent and a
+  // regexp per row): a rare name prefix is then read from the index, not by folding every name
+  // along the created_at index until a page is full.
   await sql`
     CREATE FUNCTION ${here}.roster_name_key(value text) RETURNS text
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
-    AS $$ SELECT regexp_replace(${here}.roster_fold(value), '([\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af])', '\\1 ', 'g') $$`.execute(db);
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE STRICT COST 500
+    AS $$ BEGIN
+      RETURN regexp_replace(${here}.roster_fold(value), '([\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af])', '\\1 ', 'g');
+    END $$`.execute(db);
 
   // The free-text document: every searchable text of the row, folded, as 'simple' tokens.
   // PL/pgSQL rather than SQL, so that it is not inlined and keeps its COST: priced as the
