@@ -123,6 +123,14 @@ export async function searchPage(
       if (!query) return { rows: [] as SearchHitRow[], count: 0, type };
       // One type: the database cuts the page itself; several: each gives its first offset + limit rows.
       const page = single ? ordered(query, type, plan).offset(window.offset).limit(window.limit) : ordered(query, type, plan).limit(window.offset + window.limit);
+      if (plan.sortMatches) {
+        // Every match is read to be sorted anyway: count them in the same pass (one heap visit per
+        // match instead of two). Only a page past the last match has no row to carry the total.
+        const rows = (await page.select(sql<number>`count(*) OVER ()`.as('total')).execute()) as Array<SearchHitRow & { total: number }>;
+        const first = rows[0];
+        const count = first ? Number(first.total) : window.offset === 0 || !single ? 0 : await countQuery(query);
+        return { rows: rows.map(({ total: _total, ...row }) => row), count, type };
+      }
       if (options.concurrent) {
         const [rows, count] = await Promise.all([page.execute(), countQuery(query)]);
         return { rows, count, type };
@@ -206,14 +214,19 @@ export async function exportPage(
 
 /**
  * The statements a first search page runs, compiled (for EXPLAIN in bench/search.ts): per type,
- * the ordered page and the count.
+ * the ordered page and the count, or both in one statement when the matches are sorted.
  */
 export function searchStatements(db: Executor, accountId: number, plan: SearchPlan, visibility: SearchVisibility, window: { offset: number; limit: number }) {
   const statements: Array<{ label: string; query: CompiledQuery }> = [];
   for (const type of plan.types) {
     const query = typeQuery(db, accountId, plan, type, visibility);
     if (!query) continue;
-    statements.push({ label: `${type}: page`, query: ordered(query, type, plan).offset(window.offset).limit(window.limit).compile() });
+    const page = ordered(query, type, plan).offset(window.offset).limit(window.limit);
+    if (plan.sortMatches) {
+      statements.push({ label: `${type}: page and count`, query: page.select(sql<number>`count(*) OVER ()`.as('total')).compile() });
+      continue;
+    }
+    statements.push({ label: `${type}: page`, query: page.compile() });
     statements.push({ label: `${type}: count`, query: query.clearSelect().select((eb) => eb.fn.countAll<number>().as('n')).compile() });
   }
   return statements;
