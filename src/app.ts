@@ -20,6 +20,7 @@ import { AppError, errors, registerErrorHandling, sendError, toAppError } from '
 import { RateLimiter } from './http/rate-limit.ts';
 import { errorResponses } from './http/schemas.ts';
 import type { Jobs } from './jobs/jobs.ts';
+import type { FileStorage } from './tickets/storage.ts';
 import './http/context.ts';
 import { usersRoutes } from './users/users.routes.ts';
 import { identitiesRoutes } from './identities/identities.routes.ts';
@@ -34,6 +35,9 @@ import { customFieldsRoutes } from './custom-fields/custom-fields.routes.ts';
 import { organizationsRoutes } from './organizations/organizations.routes.ts';
 import { organizationMembershipsRoutes } from './organizations/organization-memberships.routes.ts';
 import { searchRoutes } from './search/search.routes.ts';
+import { ticketsRoutes } from './tickets/tickets.routes.ts';
+import { requestsRoutes } from './tickets/requests.routes.ts';
+import { uploadsRoutes } from './tickets/uploads.routes.ts';
 
 export interface Services {
   config: Config;
@@ -41,6 +45,8 @@ export interface Services {
   jobs: Jobs;
   accounts: AccountCache;
   credentials: CredentialCache;
+  /** Attachment bytes (src/tickets/storage.ts). */
+  storage: FileStorage;
 }
 
 export type App = FastifyInstance<
@@ -166,6 +172,9 @@ export async function buildApp(services: Services & { logger?: boolean | object 
     await organizationsRoutes(api as App, all);
     await organizationMembershipsRoutes(api as App, all);
     await searchRoutes(api as App, all);
+    await ticketsRoutes(api as App, all);
+    await requestsRoutes(api as App, all);
+    await uploadsRoutes(api as App, all);
   });
 
   app.addHook('onSend', async (_request, reply, payload) => {

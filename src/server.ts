@@ -9,6 +9,9 @@ import { Jobs } from './jobs/jobs.ts';
 import { userJobs } from './users/users.jobs.ts';
 import { organizationJobs } from './organizations/organizations.jobs.ts';
 import { groupJobs } from './groups/groups.jobs.ts';
+import { createFileStorage, type FileStorage } from './tickets/storage.ts';
+import { ticketJobs } from './tickets/tickets.jobs.ts';
+import { autoCloseJob } from './tickets/close-solved-tickets.ts';
 
 export interface Runtime {
   app: App;
@@ -16,6 +19,7 @@ export interface Runtime {
   credentials: CredentialCache;
   database: Database;
   jobs: Jobs;
+  storage: FileStorage;
   close(): Promise<void>;
 }
 
@@ -38,6 +42,7 @@ export async function startRuntime(options: StartOptions): Promise<Runtime> {
   const listener = config.databaseUrl ? new CredentialListener(config.databaseUrl, schema, credentials) : null;
   try {
     await migrateToLatest(database.db);
+    const storage = createFileStorage(config.dataDir);
     jobs = new Jobs(database, {
       soleProcess: database.kind === 'pglite',
       ...(schema ? { schema: `${schema}_boss` } : {}),
@@ -46,10 +51,12 @@ export async function startRuntime(options: StartOptions): Promise<Runtime> {
     for (const definition of userJobs) jobs.define(definition as never);
     for (const definition of organizationJobs) jobs.define(definition as never);
     for (const definition of groupJobs) jobs.define(definition as never);
+    for (const definition of ticketJobs) jobs.define(definition as never);
+    jobs.schedule(autoCloseJob(database));
     await jobs.start();
     await listener?.start();
     const accounts = new AccountCache(database.db);
-    const app = await buildApp({ config, database, jobs, accounts, credentials, ...(options.logger !== undefined ? { logger: options.logger } : {}) });
+    const app = await buildApp({ config, database, jobs, accounts, credentials, storage, ...(options.logger !== undefined ? { logger: options.logger } : {}) });
     const running = jobs;
     let closed = false;
     return {
@@ -58,6 +65,7 @@ export async function startRuntime(options: StartOptions): Promise<Runtime> {
       credentials,
       database,
       jobs: running,
+      storage,
       close: async () => {
         if (closed) return;
         closed = true;

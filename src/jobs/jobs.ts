@@ -58,6 +58,23 @@ export interface ItemJobDefinition<Item> {
   failure(item: Item, index: number, error: AppError): ItemResult;
 }
 
+/**
+ * A recurring system job (no account, no actor): pg-boss's cron puts one run in its own queue on
+ * schedule and any process runs it. `run` must be idempotent and work from the state of the
+ * data as of `now` — a run missed while the service was down is made good by the next one, which
+ * is also queued at every start.
+ */
+export interface ScheduledJobDefinition {
+  /** Stable queue name. */
+  name: string;
+  /** Cron expression, in UTC. */
+  cron: string;
+  run(now: Date): Promise<void>;
+}
+
+/** A scheduled run cut off by a crash is run again after this long (each run is idempotent). */
+const SCHEDULED_JOB_EXPIRY_SECONDS = 15 * 60;
+
 interface QueueData {
   accountId: number;
   jobId: string;
@@ -88,6 +105,7 @@ export interface JobsOptions {
 export class Jobs {
   private readonly boss: PgBoss;
   private readonly definitions = new Map<string, ItemJobDefinition<never>>();
+  private readonly scheduled = new Map<string, ScheduledJobDefinition>();
   private workerId: string | undefined;
   private started = false;
   private readonly running = new Set<Promise<unknown>>();
@@ -109,6 +127,10 @@ export class Jobs {
 
   define<Item>(definition: ItemJobDefinition<Item>): void {
     this.definitions.set(definition.type, definition as unknown as ItemJobDefinition<never>);
+  }
+
+  schedule(definition: ScheduledJobDefinition): void {
+    this.scheduled.set(definition.name, definition);
   }
 
   async start(): Promise<void> {
@@ -136,6 +158,25 @@ export class Jobs {
     await this.boss.work<QueueData>(DEAD_LETTER, polling, async ([job]) => {
       if (job) await this.track(this.markFailed(job.data, 'The job failed after several attempts; no further items were processed'));
     });
+    await this.startScheduled(polling);
+  }
+
+  /**
+   * Scheduled jobs: a `stately` queue holds at most one waiting and one running instance, so a
+   * slow run and the next tick never pile up; a run is also queued now, so work that fell due
+   * while the service was down is done at start-up rather than at the next tick.
+   */
+  private async startScheduled(polling: { pollingIntervalSeconds: number; batchSize: number }): Promise<void> {
+    for (const definition of this.scheduled.values()) {
+      const queue = { name: definition.name, policy: 'stately' as const, retryLimit: 3, retryDelay: 30, expireInSeconds: SCHEDULED_JOB_EXPIRY_SECONDS };
+      await this.boss.createQueue(definition.name, queue);
+      await this.boss.updateQueue(definition.name, queue);
+      await this.boss.schedule(definition.name, definition.cron, {}, { tz: 'UTC' });
+      await this.boss.work(definition.name, polling, async () => {
+        await this.track(definition.run(new Date()));
+      });
+      await this.boss.send(definition.name, {});
+    }
   }
 
   async stop(): Promise<void> {

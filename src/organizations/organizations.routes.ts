@@ -46,6 +46,7 @@ import {
   type OrganizationUpdateItem,
 } from './organizations.jobs.ts';
 import { updateOrganization } from './update-organization.ts';
+import { organizationTicketCount } from '../tickets/tickets.repository.ts';
 
 const tags = ['Organizations'];
 const JobResponse = { 200: JobStatusEnvelope, ...errorResponses };
@@ -182,12 +183,14 @@ export async function organizationsRoutes(app: App, { database, jobs }: Services
   app.get('/api/v2/organizations/:organization_id/related', {
     schema: { tags, summary: "An organization's user and ticket counts", params: OrganizationParams, response: { 200: RelatedResponse, ...errorResponses } },
   }, async (request) => {
-    authorize.listOrganizations(requireUser(request));
+    const actor = requireUser(request);
+    authorize.listOrganizations(actor);
     const accountId = request.ctx.account.id;
     const row = await findOrganization(db, accountId, request.params.organization_id as number);
     if (!row) throw errors.notFound();
-    // Tickets arrive with the tickets feature; until then an organization has none.
-    return { organization_related: { tickets_count: 0, users_count: await countMembers(db, accountId, row.id) } };
+    // Tickets counted through the caller's ticket scope, as every ticket list is.
+    const ticketsCount = await organizationTicketCount(db, accountId, actor, row.id);
+    return { organization_related: { tickets_count: ticketsCount, users_count: await countMembers(db, accountId, row.id) } };
   });
 
   app.get('/api/v2/organizations/:organization_id/users', {

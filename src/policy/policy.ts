@@ -284,3 +284,101 @@ export function authorizeSearch(actor: Actor): SearchVisibility {
   allow(isStaff(actor), ONLY_STAFF);
   return { endUsers: actor.permissions.end_user_list_access === 'full', organizations: true };
 }
+
+// Tickets
+/**
+ * Which tickets an actor sees (DOMAIN.md §4; issue 5 item 4). Every ticket query filters with
+ * this scope, compiled to SQL in one place (src/tickets/ticket-access.ts), so a list, a count, a
+ * show and an update can never disagree about what a restricted agent may touch.
+ * - `all`: admins and agents whose ticket access is all;
+ * - `groups`: tickets of the agent's groups (and of public groups with `publicGroups`), plus
+ *   those assigned to them;
+ * - `organization`: tickets of the agent's organizations, plus those assigned to them;
+ * - `assigned`: tickets assigned to the agent;
+ * - `requester`: end users — their own requests and those they are CC'd on, plus their
+ *   organizations' tickets where the organization shares tickets (or the user's own
+ *   ticket_restriction is `organization`).
+ */
+export type TicketScope =
+  | { kind: 'all' }
+  | { kind: 'groups'; publicGroups: boolean }
+  | { kind: 'organization' }
+  | { kind: 'assigned' }
+  | { kind: 'requester'; organizationWide: boolean };
+
+export function ticketScope(actor: Actor & { ticket_restriction?: string | null }): TicketScope {
+  if (!isStaff(actor)) return { kind: 'requester', organizationWide: actor.ticket_restriction === 'organization' };
+  if (isAdmin(actor)) return { kind: 'all' };
+  switch (actor.permissions.ticket_access) {
+    case 'all':
+      return { kind: 'all' };
+    case 'within-groups':
+      return { kind: 'groups', publicGroups: false };
+    case 'within-groups-and-public-groups':
+      return { kind: 'groups', publicGroups: true };
+    case 'within-organization':
+      return { kind: 'organization' };
+    case 'assigned-only':
+      return { kind: 'assigned' };
+  }
+}
+
+const ONLY_STAFF_TICKETS = 'Only agents and admins use the tickets API; end users use /api/v2/requests';
+const NO_TICKET_ACCESS = 'You do not have access to this ticket';
+
+export const authorizeTickets = {
+  /** The /api/v2/tickets API (lists, create, comments): agents and admins, as in Zendesk. */
+  useTicketsApi(actor: Actor): void {
+    allow(isStaff(actor), ONLY_STAFF_TICKETS);
+  },
+  /** One ticket: staff whose scope includes it (`visible`, computed by the ticket-access filter). */
+  viewTicket(actor: Actor, visible: boolean): void {
+    allow(isStaff(actor), ONLY_STAFF_TICKETS);
+    allow(visible, NO_TICKET_ACCESS);
+  },
+  updateTicket(actor: Actor, visible: boolean): void {
+    authorizeTickets.viewTicket(actor, visible);
+  },
+  /** Soft delete: staff with ticket_deletion, on a ticket they can see. */
+  deleteTicket(actor: Actor, visible: boolean): void {
+    need(actor, 'ticket_deletion', actor.permissions.ticket_deletion);
+    allow(visible, NO_TICKET_ACCESS);
+  },
+  /** destroy_many: ticket_deletion and bulk_actions (each ticket is then checked on its own). */
+  deleteManyTickets(actor: Actor): void {
+    need(actor, 'ticket_deletion', actor.permissions.ticket_deletion);
+    need(actor, 'bulk_actions', actor.permissions.bulk_actions);
+  },
+  /** "Close solved tickets now" (the seeds' trigger, as a button): admins. */
+  closeSolvedTickets(actor: Actor): void {
+    allow(isAdmin(actor), ONLY_ADMINS);
+  },
+  /**
+   * Nobody sets `closed` by hand: a solved ticket is closed by the auto-close sweep or by an
+   * admin's close_solved (DOMAIN.md §4). Answered as a 422 on the field, as Zendesk does.
+   */
+  settableStatus(status: string): boolean {
+    return status !== 'closed';
+  },
+  /**
+   * Users created on the way (a new requester, a CC address): the arrival paths of DOMAIN.md §2.
+   * Any staff member creating a ticket for someone, and anyone submitting a request, may bring a
+   * new person in — that is how people arrive — even an agent who may not otherwise create end
+   * users. Only ever end users, with a name and an email.
+   */
+  bringInUser(actor: Actor | null, via: 'ticket' | 'request'): void {
+    if (via === 'ticket') allow(actor !== null && isStaff(actor), ONLY_STAFF_TICKETS);
+  },
+  /**
+   * Requests (POST /api/v2/requests): any signed-in user, or an anonymous visitor when the
+   * account allows anonymous requests.
+   */
+  submitRequest(actor: Actor | null, anonymousAllowed: boolean): void {
+    if (actor === null && !anonymousAllowed) throw errors.unauthenticated();
+  },
+  /** A user's or an organization's ticket list: staff (filtered by their scope), or an end user's own. */
+  listUserTickets(actor: Actor, userId: number): void {
+    allow(isStaff(actor) || actor.id === userId, ONLY_SELF);
+  },
+};
+

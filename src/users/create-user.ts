@@ -14,6 +14,12 @@ export interface CreateOptions {
   /** Bootstrap only: the account owner. */
   owner?: boolean;
   passwordHash?: string | null;
+  /**
+   * The caller's own rule already allowed bringing this person in (a ticket's new requester or
+   * CC, a request's submitter: DOMAIN.md §2 arrival paths, see authorizeTickets.bringInUser);
+   * the user-creation rule is skipped, the actor is still recorded.
+   */
+  preAuthorized?: boolean;
 }
 
 /**
@@ -28,7 +34,7 @@ export async function createUser(
   options: CreateOptions = {},
 ): Promise<number> {
   const role: Role = input.columns.role ?? 'end-user';
-  if (actor) authorize.createUser(actor, role);
+  if (actor && !options.preAuthorized) authorize.createUser(actor, role);
 
   const identities = collectIdentities(input);
   if (account.settings.require_email_on_create && !identities.some((identity) => identity.type === 'email')) {

@@ -33,6 +33,7 @@ import {
   UsersBody,
 } from './users.schemas.ts';
 import { createManyUsers, createOrUpdateManyUsers, updateManyUsers, type UpdateItem } from './users.jobs.ts';
+import { userTicketCounts } from '../tickets/tickets.repository.ts';
 
 const tags = ['Users'];
 const UsersList = Type.Object({ users: Type.Array(UserResponse), ...OffsetMeta });
@@ -149,8 +150,9 @@ export async function usersRoutes(app: App, { database, jobs }: Services): Promi
     const user = await findUser(db, request.ctx.account.id, request.params.user_id as number);
     if (!user) throw errors.notFound();
     authorize.viewUser(actor, user);
-    // Tickets and subscriptions arrive with the tickets feature; until then a user has none.
-    return { user_related: { assigned_tickets: 0, ccd_tickets: 0, organization_subscriptions: 0, requested_tickets: 0 } };
+    // Counted through the caller's ticket scope, as every ticket list is; Roster has no organization subscriptions.
+    const counts = await userTicketCounts(db, request.ctx.account.id, actor, user.id);
+    return { user_related: { ...counts, organization_subscriptions: 0 } };
   });
 
   app.post('/api/v2/users', {

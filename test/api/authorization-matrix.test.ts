@@ -63,7 +63,14 @@ interface Fixture {
     organization(): Promise<number>;
     /** A membership of `target` in a fresh organization. */
     organizationMembership(): Promise<{ membership: number; organization: number }>;
+    /** A ticket in no group, requested by the owner. */
+    ticket(): Promise<number>;
+    /** An unattached upload of the owner's: its token. */
+    upload(): Promise<string>;
   };
+  /** A ticket requested by the end-user caller, in no group (the restricted agent cannot see it), with an attachment. */
+  ticket: number;
+  attachment: number;
 }
 
 interface Row {
@@ -91,6 +98,10 @@ const EVERYONE: Statuses           = [200, 200, 200, 200, 200, 200, 200, 200];
 const ORG_CREATE: Statuses         = [401, 403, 201, 201, 403, 201, 201, 201];
 const ORG_EDIT: Statuses           = [401, 403, 200, 200, 403, 200, 200, 404];
 const ORG_DELETE: Statuses         = [401, 403, 204, 204, 403, 204, 204, 404];
+const TICKET_BY_ID: Statuses       = [401, 403, 403, 200, 200, 200, 200, 404];
+const OWN_TICKETS: Statuses        = [401, 200, 200, 200, 200, 200, 200, 404];
+const SIGNED_IN: Statuses          = [401, 200, 200, 200, 200, 200, 200, 200];
+const REQUEST_BY_ID: Statuses      = [401, 200, 404, 200, 200, 200, 200, 404];
 
 const ROWS: Row[] = [
   // Documentation
@@ -241,6 +252,38 @@ const ROWS: Row[] = [
   { method: 'GET', route: '/api/v2/search/export', path: () => '/api/v2/search/export?query=role%3Aend-user&filter%5Btype%5D=user', expect: READ_STAFF },
   { method: 'GET', route: '/api/v2/users/search', path: () => '/api/v2/users/search?query=matrix', expect: READ_STAFF },
   { method: 'GET', route: '/api/v2/users/autocomplete', path: () => '/api/v2/users/autocomplete?name=ma', expect: READ_STAFF },
+
+  // Tickets: staff, through their ticket scope (the restricted agent is in no group, so it sees none of
+  // this account's tickets: 403 on one, empty lists); end users use the requests API.
+  { method: 'GET', route: '/api/v2/tickets', expect: READ_STAFF },
+  { method: 'GET', route: '/api/v2/tickets/count', expect: READ_STAFF },
+  { method: 'GET', route: '/api/v2/tickets/show_many', path: (f) => `/api/v2/tickets/show_many?ids=${f.ticket}`, expect: READ_STAFF },
+  { method: 'GET', route: '/api/v2/tickets/:ticket_id', path: (f) => `/api/v2/tickets/${f.ticket}`, expect: TICKET_BY_ID },
+  { method: 'GET', route: '/api/v2/tickets/:ticket_id/comments', path: (f) => `/api/v2/tickets/${f.ticket}/comments`, expect: TICKET_BY_ID },
+  { method: 'POST', route: '/api/v2/tickets', body: () => ({ ticket: { subject: 'Matrix', comment: { body: 'Hello' } } }), expect: [401, 403, 201, 201, 201, 201, 201, 201] },
+  { method: 'PUT', route: '/api/v2/tickets/:ticket_id', path: (f) => `/api/v2/tickets/${f.ticket}`, body: () => ({ ticket: { priority: 'high' } }), expect: TICKET_BY_ID },
+  { method: 'DELETE', route: '/api/v2/tickets/:ticket_id', path: async (f) => `/api/v2/tickets/${await f.fresh.ticket()}`, expect: [401, 403, 403, 204, 204, 204, 204, 404] },
+  { method: 'DELETE', route: '/api/v2/tickets/destroy_many', path: async (f) => `/api/v2/tickets/destroy_many?ids=${await f.fresh.ticket()}`, expect: BULK },
+  { method: 'POST', route: '/api/v2/tickets/close_solved', body: () => ({ ids: [] }), expect: ADMIN_ONLY },
+  { method: 'GET', route: '/api/v2/users/:user_id/tickets/requested', path: (f) => `/api/v2/users/${f.callers.endUser.id}/tickets/requested`, expect: OWN_TICKETS },
+  { method: 'GET', route: '/api/v2/users/:user_id/tickets/ccd', path: (f) => `/api/v2/users/${f.callers.endUser.id}/tickets/ccd`, expect: OWN_TICKETS },
+  { method: 'GET', route: '/api/v2/users/:user_id/tickets/assigned', path: (f) => `/api/v2/users/${f.callers.endUser.id}/tickets/assigned`, expect: OWN_TICKETS },
+  { method: 'GET', route: '/api/v2/organizations/:organization_id/tickets', path: (f) => `/api/v2/organizations/${f.organization}/tickets`, expect: READ_STAFF_BY_ID },
+
+  // Requests: everyone signed in (anonymous only when the account allows it); a request the caller may not see is a 404.
+  { method: 'POST', route: '/api/v2/requests', body: () => ({ request: { subject: 'Matrix', comment: { body: 'Help' } } }), expect: [401, 201, 201, 201, 201, 201, 201, 201] },
+  { method: 'GET', route: '/api/v2/requests', expect: SIGNED_IN },
+  { method: 'GET', route: '/api/v2/requests/ccd', expect: SIGNED_IN },
+  { method: 'GET', route: '/api/v2/requests/:request_id', path: (f) => `/api/v2/requests/${f.ticket}`, expect: REQUEST_BY_ID },
+  { method: 'GET', route: '/api/v2/requests/:request_id/comments', path: (f) => `/api/v2/requests/${f.ticket}/comments`, expect: REQUEST_BY_ID },
+  { method: 'GET', route: '/api/v2/organizations/:organization_id/requests', path: (f) => `/api/v2/organizations/${f.organization}/requests`, expect: [401, 200, 200, 200, 200, 200, 200, 404] },
+
+  // Uploads and attachments: an upload is its uploader's (or an admin's) until a comment attaches it; then
+  // whoever may read the comment reads the file.
+  { method: 'POST', route: '/api/v2/uploads', path: () => '/api/v2/uploads?filename=matrix.txt', body: () => 'matrix file', expect: [401, 201, 201, 201, 201, 201, 201, 201] },
+  { method: 'DELETE', route: '/api/v2/uploads/:token', path: async (f) => `/api/v2/uploads/${await f.fresh.upload()}`, expect: [401, 404, 404, 404, 404, 204, 204, 404] },
+  { method: 'GET', route: '/api/v2/attachments/:attachment_id', path: (f) => `/api/v2/attachments/${f.attachment}`, expect: REQUEST_BY_ID },
+  { method: 'GET', route: '/api/v2/attachments/:attachment_id/content', path: (f) => `/api/v2/attachments/${f.attachment}/content`, expect: REQUEST_BY_ID },
 ];
 
 let t: TestApp;
@@ -307,6 +350,14 @@ beforeAll(async () => {
   const job = (await t.request('POST', '/api/v2/users/create_many', { body: { users: [{ name: 'Job' }] } })).json().job_status.id as string;
   const newOauthClient = () => ok('POST', '/api/v2/oauth/clients', { client: { name: 'Matrix', identifier: name('client') } }, 'client');
   const oauthClient = await newOauthClient();
+  const newUpload = async (): Promise<string> => {
+    const response = await t.request('POST', '/api/v2/uploads?filename=matrix.txt', { body: 'matrix file', headers: { 'content-type': 'text/plain' } });
+    if (response.statusCode !== 201) throw new Error(`fixture upload: ${response.statusCode} ${response.body}`);
+    return response.json().upload.token as string;
+  };
+  const newTicket = () => ok('POST', '/api/v2/tickets', { ticket: { subject: 'Fresh', comment: { body: 'Fresh ticket' } } }, 'ticket');
+  const ticket = await ok('POST', '/api/v2/tickets', { ticket: { subject: 'Matrix', requester_id: callers.endUser.id, comment: { body: 'Matrix ticket', uploads: [await newUpload()] } } }, 'ticket');
+  const attachment = (await t.request('GET', `/api/v2/tickets/${ticket}/comments`)).json().comments[0].attachments[0].id as number;
 
   f = {
     callers,
@@ -342,7 +393,11 @@ beforeAll(async () => {
         const id = await ok('POST', '/api/v2/organization_memberships', { organization_membership: { user_id: target, organization_id: fresh } }, 'organization_membership');
         return { membership: id, organization: fresh };
       },
+      ticket: newTicket,
+      upload: newUpload,
     },
+    ticket,
+    attachment,
   };
 });
 

@@ -1,0 +1,130 @@
+import type { Account, TicketStatus } from '../db/tables.ts';
+import { audit } from '../audit/audit.ts';
+import { errors } from '../http/errors.ts';
+import { authorizeTickets, type Actor } from '../policy/policy.ts';
+import type { Executor } from '../users/users.repository.ts';
+import { addComment } from './add-comment.ts';
+import { findOrCreatePerson, findPersonById } from './find-or-create-person.ts';
+import { checkAssignee, checkAssigneeInGroup, checkGroup, checkRequesterOrganization } from './ticket-fields.ts';
+import type { TicketInput } from './ticket-input.ts';
+import { applyPeople } from './ticket-people.ts';
+
+export interface CreateTicketOptions {
+  /** `api` for POST /tickets, `web` for requests (Zendesk's via.channel). */
+  channel: 'api' | 'web';
+  via: 'ticket' | 'request';
+}
+
+export interface CreatedTicket {
+  ticketId: number;
+  commentId: number;
+  /** Users created on the way (new requester, new CCs): how many, for the caller's tests and logs. */
+  requesterCreated: boolean;
+}
+
+export function closedStatusRefused(): never {
+  throw errors.field('status', 'InvalidValue', 'Status: closed is set only by the auto-close automation or by an admin closing solved tickets');
+}
+
+/**
+ * Creates a ticket with its first comment (the description), in the caller's transaction. The
+ * requester is found by id or by any email identity, or created (DOMAIN.md §2); CC addresses
+ * likewise. `actor` is null for an anonymous request; the requester then comes from the input.
+ */
+export async function createTicket(tx: Executor, account: Account, actor: Actor | null, input: TicketInput, options: CreateTicketOptions): Promise<CreatedTicket> {
+  const comment = input.comment;
+  if (!comment) throw errors.field('comment', 'BlankValue', 'Description: cannot be blank (send a comment)');
+  if (input.status !== undefined && !authorizeTickets.settableStatus(input.status)) closedStatusRefused();
+
+  let requesterId: number;
+  let requesterCreated = false;
+  if (input.requester) {
+    if (!('id' in input.requester)) authorizeTickets.bringInUser(actor, options.via);
+    const requester = await findOrCreatePerson(tx, account, actor, input.requester, 'requester', true);
+    requesterId = requester.id;
+    requesterCreated = requester.created;
+  } else if (actor) {
+    requesterId = actor.id;
+  } else {
+    throw errors.field('requester', 'BlankValue', 'Requester: cannot be blank');
+  }
+
+  let submitterId = actor?.id ?? requesterId;
+  if (input.submitterId !== undefined) {
+    if (!(await findPersonById(tx, account.id, input.submitterId))) throw errors.field('submitter_id', 'InvalidValue', 'There is no such user');
+    submitterId = input.submitterId;
+  }
+  const assigneeId = input.assignee ? await checkAssignee(tx, account, input.assignee) : null;
+  const groupId = input.groupId ?? null;
+  if (groupId !== null) await checkGroup(tx, account, groupId);
+  if (assigneeId !== null && groupId !== null) await checkAssigneeInGroup(tx, account, assigneeId, groupId);
+
+  let organizationId: number | null;
+  if (input.organizationId !== undefined && input.organizationId !== null) {
+    await checkRequesterOrganization(tx, account, requesterId, input.organizationId);
+    organizationId = input.organizationId;
+  } else if (input.organizationId === null) {
+    organizationId = null;
+  } else {
+    organizationId = (await findPersonById(tx, account.id, requesterId))?.organization_id ?? null;
+  }
+
+  // An assigned ticket is open, as in Zendesk: `new` means nobody has it yet.
+  let status: TicketStatus = input.status ?? (assigneeId === null ? 'new' : 'open');
+  if (status === 'new' && assigneeId !== null) status = 'open';
+  const now = new Date();
+  const authorId = comment.authorId ?? submitterId;
+  if (comment.authorId !== undefined && !(await findPersonById(tx, account.id, comment.authorId))) {
+    throw errors.field('comment.author_id', 'InvalidValue', 'There is no such user');
+  }
+
+  const ticket = await tx
+    .insertInto('tickets')
+    .values({
+      account_id: account.id,
+      subject: input.subject ?? '',
+      status,
+      priority: input.priority ?? null,
+      type: input.type ?? null,
+      requester_id: requesterId,
+      submitter_id: submitterId,
+      assignee_id: assigneeId,
+      group_id: groupId,
+      organization_id: organizationId,
+      external_id: input.externalId ?? null,
+      tags: input.tags ?? [],
+      via_channel: options.channel,
+      recipient: input.recipient ?? null,
+      due_at: input.dueAt ?? null,
+      is_public: comment.public ?? true,
+      created_at: now,
+      updated_at: now,
+      solved_at: status === 'solved' ? now : null,
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+
+  const commentId = await addComment(tx, account, {
+    ticketId: ticket.id,
+    authorId,
+    input: comment,
+    public: true,
+    channel: options.channel,
+    uploaderId: actor?.id ?? null,
+  });
+  // The requester is never their own CC.
+  const ccs = { ...input.emailCcs };
+  await applyPeople(tx, account, actor, ticket.id, 'email_cc', ccs, options.via);
+  await tx.deleteFrom('ticket_collaborators').where('account_id', '=', account.id).where('ticket_id', '=', ticket.id).where('kind', '=', 'email_cc').where('user_id', '=', requesterId).execute();
+  await applyPeople(tx, account, actor, ticket.id, 'follower', input.followers, options.via);
+
+  await audit(tx, {
+    accountId: account.id,
+    actorId: actor?.id ?? null,
+    action: options.via === 'request' ? 'request.create' : 'ticket.create',
+    targetType: 'ticket',
+    targetId: ticket.id,
+    changedFields: input.fields,
+  });
+  return { ticketId: ticket.id, commentId, requesterCreated };
+}
