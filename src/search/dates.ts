@@ -37,7 +37,8 @@ export function parseDateValue(term: FieldTerm, now: Date): DateBound {
     if (unit === 'month') at.setUTCMonth(at.getUTCMonth() - amount);
     else if (unit === 'year') at.setUTCFullYear(at.getUTCFullYear() - amount);
     else at.setTime(at.getTime() - amount * MS[unit]);
-    if (Number.isNaN(at.getTime())) throw queryError(`${term.keyword}: the time is out of range`, term.position);
+    // PostgreSQL's timestamps start in 4713 BC; anything before year 1 is out of range for us anyway.
+    if (Number.isNaN(at.getTime()) || at.getUTCFullYear() < 1) throw queryError(`${term.keyword}: the time is out of range`, term.position);
     return { from: at, to: at, relative: true };
   }
   const day = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text);
