@@ -32,7 +32,6 @@ const EDGE_END = '($|[^[:alnum:]])';
 /** What `*` stands for inside a word. */
 const WILDCARD = '[^[:space:]]*';
 
-const escapeRegex = (text: string): string => text.replace(/[\\.^$*+?()[\]{}|-]/g, (char) => `\\${char}`);
 export const escapeLike = (text: string): string => text.replace(/[\\%_]/g, (char) => `\\${char}`);
 
 export const hasWildcard = (term: Pick<Term, 'value' | 'quoted'>): boolean => !term.quoted && term.value.includes('*');
@@ -44,17 +43,48 @@ export const hasCjk = (text: string): boolean => /[\p{Script=Han}\p{Script=Hirag
 export const hasWordCharacter = (text: string): boolean => /[\p{L}\p{N}]/u.test(text);
 
 /**
+ * Literal text folded in SQL, then escaped for a regex or a LIKE pattern. Escaping comes after
+ * folding because unaccent can turn a harmless character into a special one (fullwidth ＼ and ｜
+ * become \\ and |). Everything here is IMMUTABLE with constant arguments, so the planner folds it
+ * to a constant pattern and the trigram index applies.
+ */
+const REGEX_SPECIALS = '([\\[\\].^$*+?(){}|\\\\-])';
+const REGEX_ESCAPED = '\\\\\\1';
+const foldedRegexLiteral = (text: string): RawBuilder<string> => sql<string>`regexp_replace(roster_fold(${text}), ${REGEX_SPECIALS}, ${REGEX_ESCAPED}, 'g')`;
+const foldedLikeLiteral = (text: string): RawBuilder<string> =>
+  sql<string>`replace(replace(replace(roster_fold(${text}), ${'\\'}, ${'\\\\'}), '%', ${'\\%'}), '_', ${'\\_'})`;
+const concat = (parts: RawBuilder<string>[]): RawBuilder<string> => sql<string>`(${sql.join(parts, sql` || `)})`;
+const literal = (text: string): RawBuilder<string> => sql<string>`${text}::text`;
+
+/**
  * Words or a phrase, at word boundaries, with `*` wildcards (unquoted values): `ann` matches
  * "Ann Lee" but not "Joanna"; `"ann lee"` the two words in a row; `jo*` any word starting with jo.
- * The regex is built from escaped text and lower-case classes only, so folding it in SQL (to
- * match the folded column) leaves its syntax intact.
  */
-export function wordsPattern(value: string, wildcards: boolean): string {
+export function wordsPattern(value: string, wildcards: boolean): RawBuilder<string> {
   const words = value.trim().split(/\s+/u).filter((word) => word !== '');
-  const body = words
-    .map((word) => (wildcards ? word.split('*').map(escapeRegex).join(WILDCARD) : escapeRegex(word)))
-    .join('[^[:alnum:]]+');
-  return `${EDGE_START}${body}${EDGE_END}`;
+  const parts: RawBuilder<string>[] = [literal(EDGE_START)];
+  words.forEach((word, index) => {
+    if (index > 0) parts.push(literal('[^[:alnum:]]+'));
+    const pieces = wildcards ? word.split('*') : [word];
+    pieces.forEach((piece, pieceIndex) => {
+      if (pieceIndex > 0) parts.push(literal(WILDCARD));
+      if (piece !== '') parts.push(foldedRegexLiteral(piece));
+    });
+  });
+  parts.push(literal(EDGE_END));
+  return concat(parts);
+}
+
+/** A LIKE pattern matching `value` anywhere (`*` wildcards when unquoted), each piece folded then escaped. */
+function containsPattern(value: string, wildcards: boolean, transform: (text: string) => string): RawBuilder<string> {
+  const parts: RawBuilder<string>[] = [literal('%')];
+  const pieces = wildcards ? value.split('*') : [value.trim()];
+  pieces.forEach((piece, index) => {
+    if (index > 0) parts.push(literal('%'));
+    if (piece !== '') parts.push(foldedLikeLiteral(transform(piece)));
+  });
+  parts.push(literal('%'));
+  return concat(parts);
 }
 
 /** The folded text contains the words of `term` — see `wordsPattern`. */
@@ -62,11 +92,10 @@ export function matchesWords(target: FoldedText, term: Pick<Term, 'value' | 'quo
   if (hasCjk(term.value)) {
     // No word boundaries inside CJK text: a substring (on names, of spaced characters, so that
     // even two characters give the trigram index something to look up).
-    const space = (text: string): string => (target.spaced ? spaceCjk(text) : text);
-    const like = hasWildcard(term) ? term.value.split('*').map((part) => escapeLike(space(part))).join('%') : escapeLike(space(term.value.trim()));
-    return sql<SqlBool>`${target.expression} LIKE roster_fold(${`%${like}%`})`;
+    const pattern = containsPattern(term.value, hasWildcard(term), (text) => (target.spaced ? spaceCjk(text) : text));
+    return sql<SqlBool>`${target.expression} LIKE ${pattern}`;
   }
-  return sql<SqlBool>`${target.expression} ~ roster_fold(${wordsPattern(term.value, hasWildcard(term))})`;
+  return sql<SqlBool>`${target.expression} ~ ${wordsPattern(term.value, hasWildcard(term))}`;
 }
 
 /** Case-insensitive equality, or a LIKE when the value has `*` wildcards. */
@@ -106,7 +135,7 @@ export function textQuery(term: Pick<Term, 'value' | 'quoted' | 'position'>): Ra
  * trigram index on the folded name serves it. Used by users/autocomplete and organizations/autocomplete.
  */
 export function foldedPrefix(column: string, prefix: string): Condition {
-  return sql<SqlBool>`roster_name_key(${sql.ref(column)}) LIKE roster_fold(${escapeLike(spaceCjk(prefix))}) || '%'`;
+  return sql<SqlBool>`roster_name_key(${sql.ref(column)}) LIKE ${foldedLikeLiteral(spaceCjk(prefix))} || '%'`;
 }
 
 /** `NOT`, safe for conditions that may be NULL (a NULL column would otherwise drop the row from both sides). */

@@ -102,6 +102,18 @@ describe('GET /api/v2/search', () => {
     expect((await t.request('GET', '/api/v2/search')).json()).toEqual({ error: 'ParameterMissing', description: 'Missing parameter: query' });
   });
 
+  it('searches characters that unaccent turns into regex or LIKE syntax literally', async () => {
+    const odd = await t.user({ name: 'Odd ＼ Name ｜ ⑴' });
+    for (const query of ['name:＼', 'name:｜', 'name:⑴', 'name:"odd ＼ name"', '＼', 'name:o*＼']) {
+      const response = await search(query);
+      expect(response.statusCode, `${query}: ${response.body}`).toBeLessThan(500);
+    }
+    expect((await search('name:⑴')).json().results.map((r: { id: number }) => r.id)).toEqual([odd.id]);
+    expect((await search('name:"odd ＼ name"')).json().results.map((r: { id: number }) => r.id)).toEqual([odd.id]);
+    expect((await t.request('GET', `/api/v2/users/autocomplete?name=${encodeURIComponent('＼＼')}`)).statusCode).toBe(200);
+    expect((await t.request('GET', `/api/v2/organizations/autocomplete?name=${encodeURIComponent('o＼')}`)).statusCode).toBe(200);
+  });
+
   it('never answers an arbitrary query with a 5xx', async () => {
     await t.user({ name: 'Fuzz Person', tags: ['x'] });
     const word = fc.oneof(fc.string({ maxLength: 12 }), fc.constantFrom('name:', 'email:', 'phone:', 'tags:', 'created>', 'notes:', 'organization:', 'group:', 'type:', 'role:', '*', '"', '-', '(', '[', '\\', '%', '_', 'é', '王'));
