@@ -38,6 +38,9 @@ import { searchRoutes } from './search/search.routes.ts';
 import { ticketsRoutes } from './tickets/tickets.routes.ts';
 import { requestsRoutes } from './tickets/requests.routes.ts';
 import { uploadsRoutes } from './tickets/uploads.routes.ts';
+import { redactionRoutes } from './tickets/redaction.routes.ts';
+import { deletedTicketsRoutes } from './tickets/deleted-tickets.routes.ts';
+import { suspendedTicketsRoutes } from './tickets/suspended-tickets.routes.ts';
 
 export interface Services {
   config: Config;
@@ -175,6 +178,9 @@ export async function buildApp(services: Services & { logger?: boolean | object 
     await ticketsRoutes(api as App, all);
     await requestsRoutes(api as App, all);
     await uploadsRoutes(api as App, all);
+    await redactionRoutes(api as App, all);
+    await deletedTicketsRoutes(api as App, all);
+    await suspendedTicketsRoutes(api as App, all);
   });
 
   app.addHook('onSend', async (_request, reply, payload) => {

@@ -11,7 +11,9 @@ import { organizationJobs } from './organizations/organizations.jobs.ts';
 import { groupJobs } from './groups/groups.jobs.ts';
 import { createFileStorage, type FileStorage } from './tickets/storage.ts';
 import { ticketJobs } from './tickets/tickets.jobs.ts';
+import { deletedTicketJobs } from './tickets/deleted-tickets.jobs.ts';
 import { autoCloseJob } from './tickets/close-solved-tickets.ts';
+import { expireUploadsJob } from './tickets/expire-uploads.ts';
 
 export interface Runtime {
   app: App;
@@ -42,6 +44,7 @@ export async function startRuntime(options: StartOptions): Promise<Runtime> {
   const listener = config.databaseUrl ? new CredentialListener(config.databaseUrl, schema, credentials) : null;
   try {
     await migrateToLatest(database.db);
+    // Before the jobs: permanently deleting tickets removes their files.
     const storage = createFileStorage(config.dataDir);
     jobs = new Jobs(database, {
       soleProcess: database.kind === 'pglite',
@@ -52,7 +55,9 @@ export async function startRuntime(options: StartOptions): Promise<Runtime> {
     for (const definition of organizationJobs) jobs.define(definition as never);
     for (const definition of groupJobs) jobs.define(definition as never);
     for (const definition of ticketJobs) jobs.define(definition as never);
+    for (const definition of deletedTicketJobs(storage)) jobs.define(definition as never);
     jobs.schedule(autoCloseJob(database));
+    jobs.schedule(expireUploadsJob(database, storage));
     await jobs.start();
     await listener?.start();
     const accounts = new AccountCache(database.db);

@@ -382,3 +382,35 @@ export const authorizeTickets = {
   },
 };
 
+// Suspended and deleted tickets
+/**
+ * The privacy side of tickets (DOMAIN.md §4 and §6; issue 5 items 5–7): redaction, the Deleted
+ * tickets view and its permanent deletion, and the suspended tickets queue. Which tickets a rule
+ * applies to is still the actor's ticket scope (the `// Tickets` block): these rules say who may
+ * use each tool at all.
+ */
+export const authorizeTicketPrivacy = {
+  /** Redacting comment text or attachments: staff whose role grants `redact` (admins; agents by custom role). */
+  redact(actor: Actor): void {
+    need(actor, 'redact', actor.permissions.redact);
+  },
+  /** The Deleted tickets view: staff with `view_deleted_tickets`. */
+  viewDeletedTickets(actor: Actor): void {
+    need(actor, 'view_deleted_tickets', actor.permissions.view_deleted_tickets);
+  },
+  /** Restoring or permanently deleting soft-deleted tickets: whoever may delete tickets; `_many` also takes bulk_actions. */
+  manageDeletedTickets(actor: Actor, many: boolean): void {
+    need(actor, 'ticket_deletion', actor.permissions.ticket_deletion);
+    if (many) need(actor, 'bulk_actions', actor.permissions.bulk_actions);
+  },
+  /**
+   * The suspended tickets queue: admins and unrestricted agents (Zendesk's rule on plans without
+   * a "manage suspended tickets" role permission). A restricted agent could otherwise read
+   * submissions from outside their scope: a suspended ticket belongs to no group yet.
+   */
+  manageSuspendedTickets(actor: Actor): void {
+    allow(isStaff(actor), ONLY_STAFF);
+    if (isAdmin(actor)) return;
+    allow(!isRestricted(actor.permissions), 'Only admins and agents with access to all tickets manage suspended tickets');
+  },
+};

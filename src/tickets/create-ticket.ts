@@ -8,6 +8,7 @@ import { findOrCreatePerson, findPersonById } from './find-or-create-person.ts';
 import { checkAssignee, checkAssigneeInGroup, checkGroup, checkRequesterOrganization } from './ticket-fields.ts';
 import type { TicketInput } from './ticket-input.ts';
 import { applyPeople } from './ticket-people.ts';
+import { suspendSubmission } from './suspend-submission.ts';
 
 export interface CreateTicketOptions {
   /** `api` for POST /tickets, `web` for requests (Zendesk's via.channel). */
@@ -22,6 +23,11 @@ export interface CreatedTicket {
   requesterCreated: boolean;
 }
 
+/** A suspended requester's submission, kept in the suspended tickets queue instead (src/tickets/suspend-submission.ts). */
+export interface SuspendedSubmission {
+  suspendedTicketId: number;
+}
+
 export function closedStatusRefused(): never {
   throw errors.field('status', 'InvalidValue', 'Status: closed is set only by the auto-close automation or by an admin closing solved tickets');
 }
@@ -31,7 +37,7 @@ export function closedStatusRefused(): never {
  * requester is found by id or by any email identity, or created (DOMAIN.md §2); CC addresses
  * likewise. `actor` is null for an anonymous request; the requester then comes from the input.
  */
-export async function createTicket(tx: Executor, account: Account, actor: Actor | null, input: TicketInput, options: CreateTicketOptions): Promise<CreatedTicket> {
+export async function createTicket(tx: Executor, account: Account, actor: Actor | null, input: TicketInput, options: CreateTicketOptions): Promise<CreatedTicket | SuspendedSubmission> {
   const comment = input.comment;
   if (!comment) throw errors.field('comment', 'BlankValue', 'Description: cannot be blank (send a comment)');
   if (input.status !== undefined && !authorizeTickets.settableStatus(input.status)) closedStatusRefused();
@@ -43,6 +49,11 @@ export async function createTicket(tx: Executor, account: Account, actor: Actor 
     const requester = await findOrCreatePerson(tx, account, actor, input.requester, 'requester', true);
     requesterId = requester.id;
     requesterCreated = requester.created;
+    // A suspended requester's request or ticket waits in the suspended tickets queue (DOMAIN.md §5).
+    if (requester.suspended) {
+      const submitterId = input.submitterId ?? actor?.id ?? requester.id;
+      return { suspendedTicketId: await suspendSubmission(tx, account, actor, requester.id, input, { channel: options.channel, via: options.via, submitterId }) };
+    }
   } else if (actor) {
     requesterId = actor.id;
   } else {

@@ -25,6 +25,8 @@ import {
 import { CommentsList, OrganizationParams, RequestBody, RequestEnvelope, RequestParams, RequestsList } from './tickets.schemas.ts';
 import { parseTicketInput } from './ticket-input.ts';
 import { submitRequest } from './submit-request.ts';
+import { showSuspendedTicket } from './suspended-tickets.presenter.ts';
+import { SuspendedEnvelope } from './suspended-tickets.schemas.ts';
 
 const tags = ['Requests'];
 const RequestsQuery = Type.Object({ status: Type.Optional(Type.String({ maxLength: 100 })) }, { additionalProperties: true });
@@ -73,15 +75,22 @@ export async function requestsRoutes(app: App, { database }: Services): Promise<
       tags,
       summary: 'Submit a request: as the signed-in user, or anonymously with requester {name, email} when the account allows it',
       body: RequestBody,
-      response: { 201: RequestEnvelope, ...errorResponses },
+      response: { 201: Type.Union([RequestEnvelope, SuspendedEnvelope]), ...errorResponses },
     },
   }, async (request, reply) => {
     const actor = request.ctx.user;
     const input = parseTicketInput(request.body?.request, 'create', 'request');
-    const ticket = await db.transaction().execute(async (tx) => {
+    const result = await db.transaction().execute(async (tx) => {
       const created = await submitRequest(tx, request.ctx.account, actor, input);
-      return findTicket(tx, request.ctx.account.id, created.ticketId, null);
+      // From a suspended user: it waits in the suspended tickets queue (201 with suspended_ticket).
+      if ('suspendedTicketId' in created) return { suspended: await showSuspendedTicket(tx, request.ctx.account.id, created.suspendedTicketId, baseUrl(request)) };
+      return { ticket: await findTicket(tx, request.ctx.account.id, created.ticketId, null) };
     });
+    if (result.suspended) {
+      reply.code(201);
+      return result.suspended;
+    }
+    const { ticket } = result;
     if (!ticket) throw errors.notFound();
     reply.code(201).header('Location', `${baseUrl(request)}/api/v2/requests/${ticket.id}.json`);
     return { request: presentRequest(ticket, baseUrl(request), ticket.requester_id) };

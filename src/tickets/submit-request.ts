@@ -3,7 +3,7 @@ import { errors } from '../http/errors.ts';
 import { authorizeTickets, type Actor } from '../policy/policy.ts';
 import type { Executor } from '../users/users.repository.ts';
 import { effectiveSettings } from '../accounts/account-settings.routes.ts';
-import { createTicket, type CreatedTicket } from './create-ticket.ts';
+import { createTicket, type CreatedTicket, type SuspendedSubmission } from './create-ticket.ts';
 import type { TicketInput } from './ticket-input.ts';
 
 const SUBJECT_FROM_BODY = 80;
@@ -15,7 +15,7 @@ const SUBJECT_FROM_BODY = 80;
  * only what a requester may: subject, the comment (always public), priority, type, due date
  * and CCs; staff-only fields (assignee, group, status, tags, …) are ignored as Zendesk does.
  */
-export async function submitRequest(tx: Executor, account: Account, actor: Actor | null, input: TicketInput): Promise<CreatedTicket> {
+export async function submitRequest(tx: Executor, account: Account, actor: Actor | null, input: TicketInput): Promise<CreatedTicket | SuspendedSubmission> {
   authorizeTickets.submitRequest(actor, effectiveSettings(account.settings).anonymous_requests);
   if (actor === null && (!input.requester || 'id' in input.requester)) {
     throw errors.field('requester', 'BlankValue', 'Requester: name and email are required for an anonymous request');

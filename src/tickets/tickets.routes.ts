@@ -13,6 +13,8 @@ import { findOrganization } from '../organizations/organizations.repository.ts';
 import { authorizeTickets } from '../policy/policy.ts';
 import { closeSolvedTickets } from './close-solved-tickets.ts';
 import { createTicket } from './create-ticket.ts';
+import { showSuspendedTicket } from './suspended-tickets.presenter.ts';
+import { SuspendedEnvelope } from './suspended-tickets.schemas.ts';
 import { softDeleteTicket } from './delete-ticket.ts';
 import { parseTicketInput } from './ticket-input.ts';
 import { destroyManyTickets } from './tickets.jobs.ts';
@@ -119,15 +121,26 @@ export async function ticketsRoutes(app: App, { database, jobs }: Services): Pro
   });
 
   app.post('/api/v2/tickets', {
-    schema: { tags, summary: 'Create a ticket (a new requester or CC address becomes a user)', body: TicketBody, response: { 201: TicketWriteEnvelope, ...errorResponses } },
+    schema: {
+      tags,
+      summary: 'Create a ticket (a new requester or CC address becomes a user; a suspended requester\'s ticket goes to the suspended tickets: 201 with suspended_ticket)',
+      body: TicketBody,
+      response: { 201: Type.Union([TicketWriteEnvelope, SuspendedEnvelope]), ...errorResponses },
+    },
   }, async (request, reply) => {
     const actor = requireUser(request);
     authorizeTickets.useTicketsApi(actor);
     const input = parseTicketInput(request.body?.ticket, 'create');
-    const { ticket, commentId } = await db.transaction().execute(async (tx) => {
+    const result = await db.transaction().execute(async (tx) => {
       const created = await createTicket(tx, request.ctx.account, actor, input, { channel: 'api', via: 'ticket' });
+      if ('suspendedTicketId' in created) return { suspended: await showSuspendedTicket(tx, request.ctx.account.id, created.suspendedTicketId, baseUrl(request)) };
       return { ticket: await findTicket(tx, request.ctx.account.id, created.ticketId, null), commentId: created.commentId };
     });
+    if (result.suspended) {
+      reply.code(201).header('Location', `${baseUrl(request)}/api/v2/suspended_tickets/${result.suspended.suspended_ticket.id}.json`);
+      return result.suspended;
+    }
+    const { ticket, commentId } = result;
     if (!ticket) throw errors.notFound();
     reply.code(201).header('Location', `${baseUrl(request)}/api/v2/tickets/${ticket.id}.json`);
     return writeResponse(request, ticket, actor.id, commentId);

@@ -67,10 +67,22 @@ interface Fixture {
     ticket(): Promise<number>;
     /** An unattached upload of the owner's: its token. */
     upload(): Promise<string>;
+    /** A ticket of the owner's and its first comment. */
+    comment(): Promise<{ ticket: number; comment: number }>;
+    /** A ticket with an attachment on its first comment. */
+    attachment(): Promise<{ ticket: number; comment: number; attachment: number }>;
+    /** A soft-deleted ticket (in the Deleted tickets view). */
+    deletedTicket(): Promise<number>;
+    /** A suspended ticket: a ticket for a suspended end user. */
+    suspendedTicket(): Promise<number>;
   };
   /** A ticket requested by the end-user caller, in no group (the restricted agent cannot see it), with an attachment. */
   ticket: number;
   attachment: number;
+  /** The first comment of `ticket`, and its html_body as stored. */
+  comment: number;
+  commentHtml: string;
+  suspendedTicket: number;
 }
 
 interface Row {
@@ -100,6 +112,9 @@ const ORG_EDIT: Statuses           = [401, 403, 200, 200, 403, 200, 200, 404];
 const ORG_DELETE: Statuses         = [401, 403, 204, 204, 403, 204, 204, 404];
 const TICKET_BY_ID: Statuses       = [401, 403, 403, 200, 200, 200, 200, 404];
 const OWN_TICKETS: Statuses        = [401, 200, 200, 200, 200, 200, 200, 404];
+const REDACT: Statuses             = [401, 403, 403, 403, 403, 200, 200, 404];
+const DELETED_BY_ID: Statuses      = [401, 403, 404, 200, 200, 200, 200, 404];
+const SUSPENDED_BY_ID: Statuses    = [401, 403, 403, 200, 200, 200, 200, 404];
 const SIGNED_IN: Statuses          = [401, 200, 200, 200, 200, 200, 200, 200];
 const REQUEST_BY_ID: Statuses      = [401, 200, 404, 200, 200, 200, 200, 404];
 
@@ -284,6 +299,31 @@ const ROWS: Row[] = [
   { method: 'DELETE', route: '/api/v2/uploads/:token', path: async (f) => `/api/v2/uploads/${await f.fresh.upload()}`, expect: [401, 404, 404, 404, 404, 204, 204, 404] },
   { method: 'GET', route: '/api/v2/attachments/:attachment_id', path: (f) => `/api/v2/attachments/${f.attachment}`, expect: REQUEST_BY_ID },
   { method: 'GET', route: '/api/v2/attachments/:attachment_id/content', path: (f) => `/api/v2/attachments/${f.attachment}/content`, expect: REQUEST_BY_ID },
+
+  // Comments and redaction: make_private is any staff member's who sees the ticket; redaction needs the
+  // redact permission (admins; plain, restricted and limited agents lack it). Redacting absent text changes nothing.
+  { method: 'PUT', route: '/api/v2/tickets/:ticket_id/comments/:ticket_comment_id/make_private', path: async (f) => { const { ticket, comment } = await f.fresh.comment(); return `/api/v2/tickets/${ticket}/comments/${comment}/make_private`; }, expect: TICKET_BY_ID },
+  { method: 'PUT', route: '/api/v2/tickets/:ticket_id/comments/:ticket_comment_id/redact', path: (f) => `/api/v2/tickets/${f.ticket}/comments/${f.comment}/redact`, body: () => ({ text: 'not in the comment' }), expect: REDACT },
+  { method: 'PUT', route: '/api/v2/comment_redactions/:ticket_comment_id', path: (f) => `/api/v2/comment_redactions/${f.comment}`, body: (f) => ({ ticket_id: f.ticket, html_body: f.commentHtml }), expect: REDACT },
+  { method: 'PUT', route: '/api/v2/tickets/:ticket_id/comments/:ticket_comment_id/attachments/:attachment_id/redact', path: async (f) => { const a = await f.fresh.attachment(); return `/api/v2/tickets/${a.ticket}/comments/${a.comment}/attachments/${a.attachment}/redact`; }, expect: REDACT },
+  { method: 'DELETE', route: '/api/v2/tickets/:ticket_id/comments/:ticket_comment_id/attachments/:attachment_id/redact', path: async (f) => { const a = await f.fresh.attachment(); return `/api/v2/tickets/${a.ticket}/comments/${a.comment}/attachments/${a.attachment}/redact`; }, expect: REDACT },
+
+  // Deleted tickets: view_deleted_tickets lists, ticket_deletion restores and purges (bulk_actions for _many);
+  // a ticket outside the restricted agent's scope is not in its Deleted tickets view (404).
+  { method: 'GET', route: '/api/v2/deleted_tickets', expect: READ_STAFF },
+  { method: 'PUT', route: '/api/v2/deleted_tickets/:ticket_id/restore', path: async (f) => `/api/v2/deleted_tickets/${await f.fresh.deletedTicket()}/restore`, expect: DELETED_BY_ID },
+  { method: 'PUT', route: '/api/v2/deleted_tickets/restore_many', path: async (f) => `/api/v2/deleted_tickets/restore_many?ids=${await f.fresh.deletedTicket()}`, expect: [401, 403, 404, 200, 403, 200, 200, 404] },
+  { method: 'DELETE', route: '/api/v2/deleted_tickets/:ticket_id', path: async (f) => `/api/v2/deleted_tickets/${await f.fresh.deletedTicket()}`, expect: DELETED_BY_ID },
+  { method: 'DELETE', route: '/api/v2/deleted_tickets/destroy_many', path: async (f) => `/api/v2/deleted_tickets/destroy_many?ids=${await f.fresh.deletedTicket()}`, expect: BULK },
+
+  // Suspended tickets: admins and agents with access to all tickets (not the restricted agent).
+  { method: 'GET', route: '/api/v2/suspended_tickets', expect: [401, 403, 403, 200, 200, 200, 200, 200] },
+  { method: 'GET', route: '/api/v2/suspended_tickets/:id', path: (f) => `/api/v2/suspended_tickets/${f.suspendedTicket}`, expect: SUSPENDED_BY_ID },
+  { method: 'PUT', route: '/api/v2/suspended_tickets/:id/recover', path: async (f) => `/api/v2/suspended_tickets/${await f.fresh.suspendedTicket()}/recover`, expect: SUSPENDED_BY_ID },
+  // The author is still suspended: answered 200 with the ticket listed as not recovered.
+  { method: 'PUT', route: '/api/v2/suspended_tickets/recover_many', path: async (f) => `/api/v2/suspended_tickets/recover_many?ids=${await f.fresh.suspendedTicket()}`, expect: SUSPENDED_BY_ID },
+  { method: 'DELETE', route: '/api/v2/suspended_tickets/:id', path: async (f) => `/api/v2/suspended_tickets/${await f.fresh.suspendedTicket()}`, expect: [401, 403, 403, 204, 204, 204, 204, 404] },
+  { method: 'DELETE', route: '/api/v2/suspended_tickets/destroy_many', path: async (f) => `/api/v2/suspended_tickets/destroy_many?ids=${await f.fresh.suspendedTicket()}`, expect: [401, 403, 403, 204, 204, 204, 204, 404] },
 ];
 
 let t: TestApp;
@@ -357,7 +397,14 @@ beforeAll(async () => {
   };
   const newTicket = () => ok('POST', '/api/v2/tickets', { ticket: { subject: 'Fresh', comment: { body: 'Fresh ticket' } } }, 'ticket');
   const ticket = await ok('POST', '/api/v2/tickets', { ticket: { subject: 'Matrix', requester_id: callers.endUser.id, comment: { body: 'Matrix ticket', uploads: [await newUpload()] } } }, 'ticket');
-  const attachment = (await t.request('GET', `/api/v2/tickets/${ticket}/comments`)).json().comments[0].attachments[0].id as number;
+  const firstComment = (await t.request('GET', `/api/v2/tickets/${ticket}/comments`)).json().comments[0] as { id: number; html_body: string; attachments: { id: number }[] };
+  const attachment = firstComment.attachments[0]?.id ?? 0;
+  const commentOf = async (ticketId: number) => (await t.request('GET', `/api/v2/tickets/${ticketId}/comments`)).json().comments[0] as { id: number; attachments: { id: number }[] };
+  const suspendedRequester = (await t.user({ role: 'end-user', name: 'Matrix Suspended' })).id;
+  const suspend = await t.request('PUT', `/api/v2/users/${suspendedRequester}`, { body: { user: { suspended: true } } });
+  if (suspend.statusCode !== 200) throw new Error(`fixture suspend: ${suspend.body}`);
+  const newSuspendedTicket = () => ok('POST', '/api/v2/tickets', { ticket: { subject: 'Suspended', requester_id: suspendedRequester, comment: { body: 'From a suspended user' } } }, 'suspended_ticket');
+  const suspendedTicket = await newSuspendedTicket();
 
   f = {
     callers,
@@ -395,9 +442,28 @@ beforeAll(async () => {
       },
       ticket: newTicket,
       upload: newUpload,
+      comment: async () => {
+        const id = await newTicket();
+        return { ticket: id, comment: (await commentOf(id)).id };
+      },
+      attachment: async () => {
+        const id = await ok('POST', '/api/v2/tickets', { ticket: { subject: 'File', comment: { body: 'With a file', uploads: [await newUpload()] } } }, 'ticket');
+        const comment = await commentOf(id);
+        return { ticket: id, comment: comment.id, attachment: comment.attachments[0]?.id ?? 0 };
+      },
+      deletedTicket: async () => {
+        const id = await newTicket();
+        const deleted = await t.request('DELETE', `/api/v2/tickets/${id}`);
+        if (deleted.statusCode !== 204) throw new Error(`fixture delete ticket: ${deleted.body}`);
+        return id;
+      },
+      suspendedTicket: newSuspendedTicket,
     },
     ticket,
     attachment,
+    comment: firstComment.id,
+    commentHtml: firstComment.html_body,
+    suspendedTicket,
   };
 });
 
