@@ -7,14 +7,13 @@ import { errorResponses } from '../http/schemas.ts';
 import { baseUrl, requireUser } from '../http/urls.ts';
 import { isAdmin, isStaff, type Actor } from '../policy/policy.ts';
 import { presentAttachment } from './tickets.presenter.ts';
+import { UPLOAD_TTL_MS } from './expire-uploads.ts';
 import { findAttachment } from './tickets.repository.ts';
 import { AttachmentEnvelope, AttachmentParams, UploadEnvelope, UploadQuery, UploadTokenParams } from './tickets.schemas.ts';
 
 const tags = ['Attachments'];
 /** Zendesk's upload limit. */
 const MAX_UPLOAD_BYTES = 50 * 1024 * 1024;
-/** An upload not attached to a comment within this long is expired (Zendesk: 3 days). */
-const UPLOAD_TTL_MS = 3 * 24 * 60 * 60 * 1000;
 
 /** The file name as stored: no path, no control characters, bounded. */
 function cleanFileName(raw: string): string {
@@ -92,7 +91,7 @@ export async function uploadsRoutes(app: App, { database, storage }: Services): 
   }, async (request, reply) => {
     const actor = requireUser(request);
     const accountId = request.ctx.account.id;
-    const key = await db.transaction().execute(async (tx) => {
+    await db.transaction().execute(async (tx) => {
       const row = await tx
         .selectFrom('ticket_attachments')
         .selectAll()
@@ -103,12 +102,12 @@ export async function uploadsRoutes(app: App, { database, storage }: Services): 
         .forUpdate()
         .executeTakeFirst();
       if (!row || (row.uploader_id !== actor.id && !isAdmin(actor))) throw errors.notFound();
+      // Bytes first, with the row locked: a failure after this leaves a row without bytes (removed
+      // by the expiry sweep), never bytes without a row.
+      await storage.delete(row.storage_key);
       await tx.deleteFrom('ticket_attachments').where('account_id', '=', accountId).where('id', '=', row.id).execute();
       await audit(tx, { accountId, actorId: actor.id, action: 'upload.delete', targetType: 'attachment', targetId: row.id });
-      return row.storage_key;
     });
-    // After the commit: the row is gone, so nothing can reach the bytes any more.
-    await storage.delete(key);
     return reply.code(204).send(null);
   });
 

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { sweepSolvedTickets } from '../../src/tickets/close-solved-tickets.ts';
+import { expireUploads } from '../../src/tickets/expire-uploads.ts';
 import { createTestApp, type Caller, type TestApp } from '../helpers.ts';
 
 let t: TestApp;
@@ -442,6 +443,26 @@ describe('Uploads and attachments', () => {
     expect((await t.request('DELETE', `/api/v2/uploads/${token}`, { as: agent })).statusCode).toBe(404);
     expect((await t.request('DELETE', `/api/v2/uploads/${token}`)).statusCode).toBe(204);
     expect(await t.runtime.storage.get(key)).toBeUndefined();
+  });
+
+  it('expires uploads never attached within three days (bytes and row), keeps attached ones (pinned clock)', async () => {
+    const upload = async (): Promise<string> => {
+      const response = await t.runtime.app.inject({ method: 'POST', url: '/api/v2/uploads?filename=a.txt', headers: { ...t.owner.headers, 'content-type': 'text/plain' }, payload: 'bytes' });
+      return response.json().upload.token as string;
+    };
+    const loose = await upload();
+    const attached = await upload();
+    await ticket({ comment: { body: 'with file', uploads: [attached] } });
+    const db = t.runtime.database.db;
+    const keyOf = async (token: string) => (await db.selectFrom('ticket_attachments').select('storage_key').where('token', '=', token).executeTakeFirstOrThrow()).storage_key;
+    const looseKey = await keyOf(loose);
+    const attachedKey = await keyOf(attached);
+    expect(await expireUploads(db, t.runtime.storage, new Date(Date.now() + 2 * DAY))).toBe(0);
+    expect(await expireUploads(db, t.runtime.storage, new Date(Date.now() + 4 * DAY))).toBe(1);
+    expect(await t.runtime.storage.get(looseKey)).toBeUndefined();
+    expect(await db.selectFrom('ticket_attachments').select('id').where('token', '=', loose).executeTakeFirst()).toBeUndefined();
+    expect(await t.runtime.storage.get(attachedKey)).toBeDefined();
+    expect(await expireUploads(db, t.runtime.storage, new Date(Date.now() + 4 * DAY))).toBe(0);
   });
 
   it('needs a filename (400) and authentication (401)', async () => {
