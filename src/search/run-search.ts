@@ -21,6 +21,8 @@ export interface SearchHit {
   name: string;
   /** created_at in microseconds since the epoch: the export cursor, exact where a Date is not. */
   created_us: number;
+  /** The folded name, the key of `order_by:name`. */
+  sort_name: string;
 }
 
 export async function compileSearch(db: Executor, accountId: number, query: string, options: PlanOptions & { now?: Date }): Promise<SearchPlan> {
@@ -52,6 +54,7 @@ interface SearchHitRow {
   updated_at: Date;
   name: string;
   created_us: number;
+  sort_name: string;
 }
 
 /** The filtered rows of one type, or undefined when the caller may not see that type at all. */
@@ -61,7 +64,7 @@ function typeQuery(db: Executor, accountId: number, plan: SearchPlan, type: Sear
   if (type === 'user') {
     let query = db
       .selectFrom('users as u')
-      .select(['u.id', 'u.created_at', 'u.updated_at', 'u.name', sql<number>`(extract(epoch FROM u.created_at) * 1000000)::bigint`.as('created_us')])
+      .select(['u.id', 'u.created_at', 'u.updated_at', 'u.name', sql<number>`(extract(epoch FROM u.created_at) * 1000000)::bigint`.as('created_us'), sql<string>`roster_fold(u.name)`.as('sort_name')])
       .where('u.account_id', '=', accountId)
       .where('u.active', '=', true)
       .where(where);
@@ -71,7 +74,7 @@ function typeQuery(db: Executor, accountId: number, plan: SearchPlan, type: Sear
   if (!visibility.organizations) return undefined;
   return db
     .selectFrom('organizations as o')
-    .select(['o.id', 'o.created_at', 'o.updated_at', 'o.name', sql<number>`(extract(epoch FROM o.created_at) * 1000000)::bigint`.as('created_us')])
+    .select(['o.id', 'o.created_at', 'o.updated_at', 'o.name', sql<number>`(extract(epoch FROM o.created_at) * 1000000)::bigint`.as('created_us'), sql<string>`roster_fold(o.name)`.as('sort_name')])
     .where('o.account_id', '=', accountId)
     .where(where) as unknown as HitQuery;
 }
@@ -83,8 +86,21 @@ function ordered(query: HitQuery, type: SearchType, plan: SearchPlan): HitQuery 
   const { order } = plan;
   const column = sql.ref(`${a}.${order.field === 'name' ? 'name' : order.field}`);
   // `+ interval '0'` orders the same but matches no index: see SearchPlan.sortMatches.
-  const key = order.field === 'name' ? sql`lower(${column})` : plan.sortMatches ? sql`(${column} + interval '0 seconds')` : column;
+  // By name: the folded name in byte order ("C"), which compareHits below reproduces exactly when
+  // it merges the types of a mixed search.
+  const key = order.field === 'name' ? sql`roster_fold(${column}) COLLATE "C"` : plan.sortMatches ? sql`(${column} + interval '0 seconds')` : column;
   return query.orderBy(key, order.direction).orderBy(sql.ref(`${a}.id`), order.direction);
+}
+
+/** UTF-8 byte order (PostgreSQL's "C" collation) is code point order; JavaScript's `<` compares UTF-16 units. */
+function compareCodePoints(left: string, right: string): number {
+  const a = [...left];
+  const b = [...right];
+  for (let index = 0; index < Math.min(a.length, b.length); index += 1) {
+    const difference = (a[index]?.codePointAt(0) ?? 0) - (b[index]?.codePointAt(0) ?? 0);
+    if (difference !== 0) return difference;
+  }
+  return a.length - b.length;
 }
 
 /** The order the page is merged in across types: the sort key, then the type, then the id. */
@@ -92,7 +108,7 @@ function compareHits(order: SearchPlan['order']) {
   const sign = order.direction === 'asc' ? 1 : -1;
   return (left: SearchHit, right: SearchHit): number => {
     let byKey = 0;
-    if (order.field === 'name') byKey = left.name.toLowerCase() < right.name.toLowerCase() ? -1 : left.name.toLowerCase() > right.name.toLowerCase() ? 1 : 0;
+    if (order.field === 'name') byKey = compareCodePoints(left.sort_name, right.sort_name);
     else byKey = left[order.field].getTime() - right[order.field].getTime();
     if (byKey !== 0) return sign * byKey;
     if (left.type !== right.type) return left.type < right.type ? -1 : 1;

@@ -73,6 +73,23 @@ describe('GET /api/v2/search', () => {
     expect(await order('type:user name:ana', '&sort_by=updated_at&sort_order=asc')).toEqual([ids[2], ids[1], ids[0]]);
   });
 
+  it('merges users and organizations by folded name, page after page', async () => {
+    const beta = await t.user({ name: 'Beta Mixer' });
+    const alpha = await organization('Alpha Mixer');
+    const emile = await t.user({ name: 'Émile Mixer' });
+    const zeta = await organization('Zeta Mixer');
+    const expected = [`organization:${alpha}`, `user:${beta.id}`, `user:${emile.id}`, `organization:${zeta}`];
+    const all = (await search('mixer order_by:name sort:asc')).json().results.map((r: { id: number; result_type: string }) => `${r.result_type}:${r.id}`);
+    expect(all).toEqual(expected);
+    const paged: string[] = [];
+    for (let page = 1; page <= 4; page += 1) {
+      paged.push(...(await search('mixer order_by:name sort:asc', undefined, `&per_page=1&page=${page}`)).json().results.map((r: { id: number; result_type: string }) => `${r.result_type}:${r.id}`));
+    }
+    expect(paged).toEqual(expected);
+    const descending = (await search('mixer', undefined, '&sort_by=name&sort_order=desc')).json().results.map((r: { id: number; result_type: string }) => `${r.result_type}:${r.id}`);
+    expect(descending).toEqual([...expected].reverse());
+  });
+
   it('pages with page and per_page, links stop at the 1,000-result window, and a page beyond it is a 422', async () => {
     for (let index = 0; index < 5; index += 1) await t.user({ name: `Pager ${index}` });
     const first = (await search('name:pager', undefined, '&per_page=2')).json();
