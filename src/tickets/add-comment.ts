@@ -35,20 +35,26 @@ export async function addComment(tx: Executor, account: Account, comment: NewCom
     })
     .returning('id')
     .executeTakeFirstOrThrow();
-  const tokens = comment.input.uploads;
-  if (tokens.length > 0) {
-    const attached = await tx
-      .updateTable('ticket_attachments')
-      .set({ comment_id: row.id, ticket_id: comment.ticketId })
-      .where('account_id', '=', account.id)
-      .where('token', 'in', tokens)
-      .where('comment_id', 'is', null)
-      .where('suspended_ticket_id', 'is', null)
-      .where(sql<boolean>`uploader_id IS NOT DISTINCT FROM ${comment.uploaderId}::bigint`)
-      .executeTakeFirst();
-    if (Number(attached.numUpdatedRows) !== tokens.length) {
-      throw errors.field('comment.uploads', 'InvalidValue', 'An upload token is unknown, already used or not yours');
-    }
-  }
+  await attachUploads(tx, account.id, comment.ticketId, row.id, comment.input.uploads, comment.uploaderId);
   return row.id;
+}
+
+/**
+ * Attaches the uploads named by `tokens` to a comment: each token once, and only by its uploader
+ * (a token is not a capability to pass around). A token that does not qualify is a 422.
+ */
+export async function attachUploads(tx: Executor, accountId: number, ticketId: number, commentId: number, tokens: string[], uploaderId: number | null): Promise<void> {
+  if (tokens.length === 0) return;
+  const attached = await tx
+    .updateTable('ticket_attachments')
+    .set({ comment_id: commentId, ticket_id: ticketId })
+    .where('account_id', '=', accountId)
+    .where('token', 'in', tokens)
+    .where('comment_id', 'is', null)
+    .where('suspended_ticket_id', 'is', null)
+    .where(sql<boolean>`uploader_id IS NOT DISTINCT FROM ${uploaderId}::bigint`)
+    .executeTakeFirst();
+  if (Number(attached.numUpdatedRows) !== tokens.length) {
+    throw errors.field('comment.uploads', 'InvalidValue', 'An upload token is unknown, already used or not yours');
+  }
 }
