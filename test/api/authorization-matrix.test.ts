@@ -401,7 +401,7 @@ beforeAll(async () => {
   const attachment = firstComment.attachments[0]?.id ?? 0;
   const commentOf = async (ticketId: number) => (await t.request('GET', `/api/v2/tickets/${ticketId}/comments`)).json().comments[0] as { id: number; attachments: { id: number }[] };
   const suspendedRequester = (await t.user({ role: 'end-user', name: 'Matrix Suspended' })).id;
-  const suspend = await t.request('PUT', `/api/v2/users/${suspendedRequester}`, { body: { user: { suspended: true } } });
+  const suspend = await t.request('PUT', `/api/v2/users/${suspendedRequester}`, { body: { user: { suspended: true, suspension_reason: 'objection' } } });
   if (suspend.statusCode !== 200) throw new Error(`fixture suspend: ${suspend.body}`);
   const newSuspendedTicket = () => ok('POST', '/api/v2/tickets', { ticket: { subject: 'Suspended', requester_id: suspendedRequester, comment: { body: 'From a suspended user' } } }, 'suspended_ticket');
   const suspendedTicket = await newSuspendedTicket();

@@ -15,7 +15,7 @@ beforeEach(async () => {
 
 async function suspendedUser(name = 'Sam Suspended', email = `sam-${Math.random().toString(36).slice(2, 8)}@mail.test`): Promise<Caller> {
   const user = await t.user({ role: 'end-user', name, email });
-  const response = await t.request('PUT', `/api/v2/users/${user.id}`, { body: { user: { suspended: true } } });
+  const response = await t.request('PUT', `/api/v2/users/${user.id}`, { body: { user: { suspended: true, suspension_reason: 'objection' } } });
   expect(response.statusCode, response.body).toBe(200);
   return user;
 }
