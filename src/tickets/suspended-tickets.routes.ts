@@ -26,8 +26,12 @@ const IdsQuery = Type.Object({ ids: Type.String({ description: 'Comma-separated 
 const SuspendedList = Type.Object({ suspended_tickets: Type.Array(SuspendedTicketResponse), ...OffsetMeta });
 /** Zendesk's RecoverSuspendedTicketResponse: the new ticket, in an array under `ticket`. */
 const RecoverResponse = Type.Object({ ticket: Type.Array(TicketResponse) });
-/** Zendesk's RecoverSuspendedTicketsResponse; the ones that could not be recovered stay suspended and are listed with their error_messages. */
-const RecoverManyResponse = Type.Object({ tickets: Type.Array(TicketResponse), suspended_tickets: Type.Array(SuspendedTicketResponse) });
+/**
+ * Zendesk's RecoverSuspendedTicketsResponse; the ones that could not be recovered stay suspended
+ * and are listed with their error_messages under `suspended_tickets` — present only when there are
+ * some, as node-zendesk answers recoverMany with that key's value whenever the key exists.
+ */
+const RecoverManyResponse = Type.Object({ tickets: Type.Array(TicketResponse), suspended_tickets: Type.Optional(Type.Array(SuspendedTicketResponse)) });
 
 export async function suspendedTicketsRoutes(app: App, { database, storage }: Services): Promise<void> {
   const db = database.db;
@@ -117,7 +121,7 @@ export async function suspendedTicketsRoutes(app: App, { database, storage }: Se
         failed.push(presentSuspendedTicket(row, baseUrl(request), error));
       }
     }
-    return { tickets, suspended_tickets: failed };
+    return failed.length > 0 ? { tickets, suspended_tickets: failed } : { tickets };
   });
 
   app.delete('/api/v2/suspended_tickets/:id', {
