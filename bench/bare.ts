@@ -35,6 +35,7 @@ export interface BareStatements {
   showUser: Statement;
   listUsers: Statement;
   createUser: { sql: string };
+  createTicket: { sql: string };
 }
 
 /** The statements, compiled exactly as the Roster routes compile them for their data. */
@@ -55,7 +56,24 @@ export function bareStatements(database: Database, accountId: number): BareState
 )
 SELECT u.*, i.value AS email FROM u, i`,
   };
-  return { showUser, listUsers, createUser };
+  // POST /api/v2/tickets with a new requester: Roster matches the address against every identity,
+  // creates the user (identity, audit) and the ticket with its first comment in one transaction;
+  // the least that stores the same rows is one statement writing all four.
+  const createTicket = {
+    sql: `WITH u AS (
+  INSERT INTO users (account_id, name, role) VALUES ($1, $2, 'end-user') RETURNING account_id, id
+), i AS (
+  INSERT INTO user_identities (account_id, user_id, type, value, value_key, "primary")
+  SELECT u.account_id, u.id, 'email', $3, $4, true FROM u
+), t AS (
+  INSERT INTO tickets (account_id, subject, requester_id, submitter_id) SELECT u.account_id, $5, u.id, u.id FROM u RETURNING *
+), c AS (
+  INSERT INTO ticket_comments (account_id, ticket_id, author_id, body, html_body, plain_body)
+  SELECT t.account_id, t.id, t.requester_id, $6, $6, $6 FROM t
+)
+SELECT t.* FROM t`,
+  };
+  return { showUser, listUsers, createUser, createTicket };
 }
 
 export async function buildBareApp(database: Database, accountId: number): Promise<FastifyInstance> {
@@ -79,6 +97,14 @@ export async function buildBareApp(database: Database, accountId: number): Promi
     const email = request.body?.user?.email ?? '';
     const result = await pool.query(statements.createUser.sql, [accountId, name, email, email.toLowerCase()]);
     return reply.code(201).send({ user: result.rows[0] });
+  });
+
+  app.post<{ Body: { ticket?: { subject?: string; comment?: { body?: string }; requester?: { name?: string; email?: string } } } }>('/api/v2/tickets', async (request, reply) => {
+    const ticket = request.body?.ticket;
+    const email = ticket?.requester?.email ?? '';
+    const body = ticket?.comment?.body ?? '';
+    const result = await pool.query(statements.createTicket.sql, [accountId, ticket?.requester?.name ?? '', email, email.toLowerCase(), ticket?.subject ?? '', body]);
+    return reply.code(201).send({ ticket: result.rows[0] });
   });
 
   await app.ready();

@@ -7,6 +7,8 @@
  *
  *   npm run bench -- --db both --users 100000 --duration 10
  *   npm run bench -- --db pglite --users 20000 --duration 5 --no-write     (quick look)
+ *   npm run bench:tickets   (= --scenarios ticket --section tickets: ticket creation with a new
+ *                            requester, written to its own section of RESULTS.md)
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -37,6 +39,8 @@ const { values: flags } = parseArgs({
     'database-url': { type: 'string', default: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test' },
     out: { type: 'string', default: path.join(here, 'RESULTS.md') },
     'no-write': { type: 'boolean', default: false },
+    /** The RESULTS.md block to write: '' is the users block; another name gets markers of its own. */
+    section: { type: 'string', default: '' },
   },
 });
 
@@ -83,6 +87,21 @@ const SCENARIOS: Scenario[] = [
     name: 'list',
     label: 'GET /api/v2/users?page[size]=100',
     factory: () => () => ({ method: 'GET', path: '/api/v2/users?page[size]=100' }),
+  },
+  {
+    name: 'ticket',
+    label: 'POST /api/v2/tickets (new requester)',
+    factory: (target) => {
+      const run = Date.now().toString(36);
+      return (seq) => ({
+        method: 'POST',
+        path: '/api/v2/tickets',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          ticket: { subject: `Bench ticket ${seq}`, comment: { body: 'My printer is on fire.' }, requester: { name: `Bench Requester ${seq}`, email: `bench-ticket-${target}-${run}-${seq}@roster-bench.example` } },
+        }),
+      });
+    },
   },
   {
     name: 'create',
@@ -328,7 +347,7 @@ function report(runs: DbRun[], minutes: number): string {
   const cpu = os.cpus();
   const lines: string[] = [];
   lines.push(
-    `Run of ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')} — \`npm run bench -- --db ${flags.db} --users ${settings.users} --duration ${settings.duration} --repeat ${settings.repeat}\` (${minutes.toFixed(1)} min in all).`,
+    `Run of ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')} — \`npm run bench -- --db ${flags.db} --users ${settings.users} --duration ${settings.duration} --repeat ${settings.repeat}${flags.scenarios === 'show,list,create' ? '' : ` --scenarios ${flags.scenarios}`}${flags.section ? ` --section ${flags.section}` : ''}\` (${minutes.toFixed(1)} min in all).`,
     '',
     `- Machine: ${cpu[0]?.model.trim() ?? 'unknown CPU'}, ${cpu.length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Linux ${os.release()}; load generator, Roster and PostgreSQL all on this box, loopback only.`,
     `- Software: Node ${process.version}, fastify ${version('fastify')}, kysely ${version('kysely')}, pg ${version('pg')}, @electric-sql/pglite ${version('@electric-sql/pglite')}, autocannon ${version('autocannon')}, @faker-js/faker ${version('@faker-js/faker')}.`,
@@ -367,8 +386,9 @@ function report(runs: DbRun[], minutes: number): string {
   return lines.join('\n');
 }
 
-const BEGIN = '<!-- bench:begin (written by bench/run.ts; edit outside these markers) -->';
-const END = '<!-- bench:end -->';
+const SECTION = flags.section ? `:${flags.section}` : '';
+const BEGIN = `<!-- bench${SECTION}:begin (written by bench/run.ts; edit outside these markers) -->`;
+const END = `<!-- bench${SECTION}:end -->`;
 
 function writeResults(file: string, body: string): void {
   const block = `${BEGIN}\n${body}\n${END}`;

@@ -105,6 +105,13 @@ async function profileRoutes(runtime: Runtime, bare: FastifyInstance, generated:
       body: (i: number, who: string) => JSON.stringify({ user: { name: `Profile ${i}`, email: `profile-${who}-${i}@roster-bench.example` } }),
       bareSql: statements.createUser.sql,
     },
+    {
+      route: 'POST /api/v2/tickets (new requester)',
+      method: 'POST' as const,
+      url: () => '/api/v2/tickets',
+      body: (i: number, who: string) => JSON.stringify({ ticket: { subject: `Profile ${i}`, comment: { body: 'Profile ticket' }, requester: { name: `Profile ${i}`, email: `profile-ticket-${who}-${i}@roster-bench.example` } } }),
+      bareSql: statements.createTicket.sql,
+    },
   ];
   const profiles: RouteProfile[] = [];
   for (const route of routes) {
