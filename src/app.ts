@@ -41,6 +41,7 @@ import { uploadsRoutes } from './tickets/uploads.routes.ts';
 import { redactionRoutes } from './tickets/redaction.routes.ts';
 import { deletedTicketsRoutes } from './tickets/deleted-tickets.routes.ts';
 import { suspendedTicketsRoutes } from './tickets/suspended-tickets.routes.ts';
+import { lifecycleRoutes } from './lifecycle/lifecycle.routes.ts';
 
 export interface Services {
   config: Config;
@@ -181,6 +182,7 @@ export async function buildApp(services: Services & { logger?: boolean | object 
     await redactionRoutes(api as App, all);
     await deletedTicketsRoutes(api as App, all);
     await suspendedTicketsRoutes(api as App, all);
+    await lifecycleRoutes(api as App, all);
   });
 
   app.addHook('onSend', async (_request, reply, payload) => {

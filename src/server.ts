@@ -14,6 +14,8 @@ import { ticketJobs } from './tickets/tickets.jobs.ts';
 import { deletedTicketJobs } from './tickets/deleted-tickets.jobs.ts';
 import { autoCloseJob } from './tickets/close-solved-tickets.ts';
 import { expireUploadsJob } from './tickets/expire-uploads.ts';
+import { lifecycleJobs } from './lifecycle/destroy-users.jobs.ts';
+import { purgeDeletedUsersJob } from './lifecycle/purge-deleted-users.ts';
 
 export interface Runtime {
   app: App;
@@ -57,7 +59,9 @@ export async function startRuntime(options: StartOptions): Promise<Runtime> {
     for (const definition of ticketJobs) jobs.define(definition as never);
     for (const definition of deletedTicketJobs(storage)) jobs.define(definition as never);
     jobs.schedule(autoCloseJob(database));
+    for (const definition of lifecycleJobs) jobs.define(definition as never);
     jobs.schedule(expireUploadsJob(database, storage));
+    jobs.schedule(purgeDeletedUsersJob(database));
     await jobs.start();
     await listener?.start();
     const accounts = new AccountCache(database.db);

@@ -13,10 +13,15 @@ export const SETTING_DEFAULTS = {
   require_email_on_create: false,
   auto_close_after_days: 4,
   anonymous_requests: false,
-} satisfies Required<Pick<AccountSettings, 'require_email_on_create' | 'auto_close_after_days' | 'anonymous_requests'>>;
+  user_purge_after_days: 30,
+  user_restore_window: true,
+} satisfies Required<Pick<AccountSettings, 'require_email_on_create' | 'auto_close_after_days' | 'anonymous_requests' | 'user_purge_after_days' | 'user_restore_window'>>;
 
 /** Solved tickets close after 1 to 28 days (Zendesk's automation condition allows up to 28). */
 const AUTO_CLOSE_DAYS = { minimum: 1, maximum: 28 };
+/** A soft-deleted user is purged after 1 to 365 days (Zendesk: 30, fixed). */
+const PURGE_DAYS = { minimum: 1, maximum: 365 };
+const RANGES: Record<string, { minimum: number; maximum: number }> = { auto_close_after_days: AUTO_CLOSE_DAYS, user_purge_after_days: PURGE_DAYS };
 
 type SettingKey = keyof typeof SETTING_DEFAULTS;
 const KEYS = Object.keys(SETTING_DEFAULTS) as SettingKey[];
@@ -25,6 +30,8 @@ const Settings = Type.Object({
   require_email_on_create: Type.Boolean({ description: 'Refuse to create a user without an email address' }),
   auto_close_after_days: Type.Integer({ ...AUTO_CLOSE_DAYS, description: 'Days after which a solved ticket is closed' }),
   anonymous_requests: Type.Boolean({ description: 'Anonymous visitors may submit requests (POST /api/v2/requests) with a name and email' }),
+  user_purge_after_days: Type.Integer({ ...PURGE_DAYS, description: 'Days after a soft delete when the user is permanently deleted' }),
+  user_restore_window: Type.Boolean({ description: 'Soft-deleted users and merges can be restored until the purge; off makes deletion irreversible' }),
 });
 
 export function effectiveSettings(settings: AccountSettings): typeof SETTING_DEFAULTS {
@@ -59,8 +66,9 @@ export async function accountSettingsRoutes(app: App, { database, accounts }: Se
     for (const [key, value] of Object.entries(input)) {
       if (!KEYS.includes(key as SettingKey)) throw errors.field(key, 'InvalidValue', `${key} is not an account setting`);
       if (typeof SETTING_DEFAULTS[key as SettingKey] === 'number') {
-        if (typeof value !== 'number' || !Number.isInteger(value) || value < AUTO_CLOSE_DAYS.minimum || value > AUTO_CLOSE_DAYS.maximum) {
-          throw errors.field(key, 'InvalidValue', `${key} must be a whole number from ${AUTO_CLOSE_DAYS.minimum} to ${AUTO_CLOSE_DAYS.maximum}`);
+        const range = RANGES[key] ?? AUTO_CLOSE_DAYS;
+        if (typeof value !== 'number' || !Number.isInteger(value) || value < range.minimum || value > range.maximum) {
+          throw errors.field(key, 'InvalidValue', `${key} must be a whole number from ${range.minimum} to ${range.maximum}`);
         }
       } else if (typeof value !== typeof SETTING_DEFAULTS[key as SettingKey]) throw errors.field(key, 'InvalidValue', `${key} must be true or false`);
       patch[key] = value;

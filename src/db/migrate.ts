@@ -5,6 +5,7 @@ import * as organizationsGroupsRolesFields from './migrations/20261122000000_org
 import * as credentialInvalidation from './migrations/20261122001000_credential_invalidation.ts';
 import * as searchIndexes from './migrations/20261122030000_search_indexes.ts';
 import * as tickets from './migrations/20261122040000_tickets.ts';
+import * as lifecycle from './migrations/20261122060000_lifecycle.ts';
 
 // Listed explicitly (not read from disk) so the same code runs under tsx, bundlers and tests.
 const migrations: Record<string, Migration> = {
@@ -13,6 +14,7 @@ const migrations: Record<string, Migration> = {
   '20261122001000_credential_invalidation': credentialInvalidation,
   '20261122030000_search_indexes': searchIndexes,
   '20261122040000_tickets': tickets,
+  '20261122060000_lifecycle': lifecycle,
 };
 
 class StaticProvider implements MigrationProvider {

@@ -14,6 +14,10 @@ export interface AccountSettings {
   auto_close_after_days?: number;
   /** Anonymous visitors may submit requests with a name and email (default false). */
   anonymous_requests?: boolean;
+  /** Days after a soft delete when the user is permanently deleted (default 30). */
+  user_purge_after_days?: number;
+  /** Soft-deleted users and merges can be restored until the purge (default true). */
+  user_restore_window?: boolean;
   [key: string]: unknown;
 }
 
@@ -345,6 +349,41 @@ export interface DeletedTicketRecordsTable {
   purged_at: Generated<Date>;
 }
 
+/** A suspension and its reason (src/lifecycle/suspend-user.ts); the reason is never copied into the audit log. */
+export interface UserSuspensionsTable {
+  account_id: number;
+  id: Generated<number>;
+  user_id: number;
+  category: string;
+  reason: string | null;
+  suspended_by: number | null;
+  suspended_at: Generated<Date>;
+  lifted_by: number | null;
+  lifted_at: NullableTimestamp;
+}
+
+/** A soft deletion (src/lifecycle/soft-delete-user.ts); `stash` holds what a restore puts back. */
+export interface UserDeletionsTable {
+  account_id: number;
+  user_id: number;
+  deleted_at: Date;
+  deleted_by: number | null;
+  stash: Json<unknown> | null;
+  purged_at: NullableTimestamp;
+}
+
+/** A merge with its undo snapshot (src/lifecycle/merge-users.ts). */
+export interface UserMergesTable {
+  account_id: number;
+  id: Generated<number>;
+  source_id: number;
+  target_id: number;
+  merged_by: number | null;
+  merged_at: Date;
+  snapshot: Json<unknown> | null;
+  undone_at: NullableTimestamp;
+}
+
 export interface DB {
   accounts: AccountsTable;
   users: UsersTable;
@@ -367,6 +406,9 @@ export interface DB {
   ticket_attachments: TicketAttachmentsTable;
   suspended_tickets: SuspendedTicketsTable;
   deleted_ticket_records: DeletedTicketRecordsTable;
+  user_suspensions: UserSuspensionsTable;
+  user_deletions: UserDeletionsTable;
+  user_merges: UserMergesTable;
 }
 
 export type Account = Selectable<AccountsTable>;

@@ -139,23 +139,50 @@ export const authorize = {
     manage(actor, target);
   },
   /**
-   * Deleting a user: admins delete anyone but the owner and themselves; agents delete end users
-   * with full profile access, end_user_deletion and access to all tickets (DOMAIN.md §5).
+   * Deleting a user (soft delete, DOMAIN.md §5): admins delete anyone but the owner and
+   * themselves; agents delete end users with full profile access, end_user_deletion (Roster's
+   * key, which a role can take away from `full`) *and* access to all tickets — an agent who cannot see every ticket
+   * could not know what the deletion leaves behind. The data rules (last admin, open tickets,
+   * shared users) are the domain's: src/lifecycle/soft-delete-user.ts.
    */
   deleteUser(actor: Actor, target: Target): void {
+    allow(isStaff(actor), ONLY_STAFF);
     allow(actor.id !== target.id, 'Nobody can delete themselves');
     allow(!target.is_owner, 'The account owner cannot be deleted; transfer the ownership first');
-    manage(actor, target);
     if (isAdmin(actor)) return;
+    allow(target.role === 'end-user', 'Agents delete end users only; agents and admins are deleted by admins');
     need(actor, 'end_user_profile_access', actor.permissions.end_user_profile_access === 'full');
     need(actor, 'end_user_deletion', actor.permissions.end_user_deletion);
     need(actor, 'ticket_access', actor.permissions.ticket_access === 'all');
   },
-  /** Merging end users: admins, and agents with full profile access. */
+  /** destroy_many and destroy_by_query: bulk_actions, then each user is checked as by deleteUser. */
+  deleteManyUsers(actor: Actor): void {
+    need(actor, 'bulk_actions', actor.permissions.bulk_actions);
+    if (!isAdmin(actor)) need(actor, 'end_user_deletion', actor.permissions.end_user_deletion);
+  },
+  /**
+   * Merging end users (and previewing or undoing a merge): admins, and agents with full profile
+   * access (Zendesk's "edit end users"; `full` adds create, delete and merge).
+   */
   mergeUsers(actor: Actor, loser: Target, survivor: Target): void {
+    allow(isStaff(actor), ONLY_STAFF);
     manage(actor, loser);
     manage(actor, survivor);
     if (!isAdmin(actor)) need(actor, 'end_user_profile_access', actor.permissions.end_user_profile_access === 'full');
+  },
+  /** Suspending or unsuspending: as editing the user (agents: end users; admins: agents too), never oneself. */
+  suspendUser(actor: Actor, target: Target): void {
+    allow(actor.id !== target.id, 'Nobody can suspend themselves');
+    allow(!target.is_owner, 'The account owner cannot be suspended');
+    manage(actor, target);
+  },
+  /** The Deleted users view (list, show, count): staff whose role grants view_deleted_users (admins). */
+  viewDeletedUsers(actor: Actor): void {
+    need(actor, 'view_deleted_users', actor.permissions.view_deleted_users);
+  },
+  /** Permanent deletion and restore of a soft-deleted user: admins (Zendesk: admins only). */
+  manageDeletedUsers(actor: Actor): void {
+    allow(isAdmin(actor), 'Only admins can permanently delete or restore deleted users');
   },
   /** Identities are contact details: email/login changes on an admin are the owner's alone. */
   manageIdentities(actor: Actor, target: Target): void {
@@ -291,10 +318,11 @@ export function authorizeSearch(actor: Actor): SearchVisibility {
  * this scope, compiled to SQL in one place (src/tickets/ticket-access.ts), so a list, a count, a
  * show and an update can never disagree about what a restricted agent may touch.
  * - `all`: admins and agents whose ticket access is all;
- * - `groups`: tickets of the agent's groups (and of public groups with `publicGroups`), plus
- *   those assigned to them;
- * - `organization`: tickets of the agent's organizations, plus those assigned to them;
- * - `assigned`: tickets assigned to the agent;
+ * - `groups`: tickets of the agent's groups (and of public groups with `publicGroups`);
+ * - `organization`: tickets of the agent's organizations;
+ * - `assigned`: only the tickets assigned to the agent;
+ *   and in each of these three, also the tickets assigned to the agent and those they requested
+ *   (a restricted agent still follows their own requests);
  * - `requester`: end users — their own requests and those they are CC'd on, plus their
  *   organizations' tickets where the organization shares tickets (or the user's own
  *   ticket_restriction is `organization`).

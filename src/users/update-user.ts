@@ -15,6 +15,7 @@ import { withoutNulls } from './create-user.ts';
 import { applyUserOrganization, joinByEmails } from '../organizations/user-organization.ts';
 import type { UserInput } from './user-input.ts';
 import { countAdmins, findUser, findUserIdByExternalId, type Executor, type UserView } from './users.repository.ts';
+import { changeSuspension } from '../lifecycle/suspend-user.ts';
 
 /** Applies a validated update to one user; the caller owns the transaction. */
 export async function updateUser(tx: Executor, account: Account, actor: Actor | null, userId: number, input: UserInput): Promise<void> {
@@ -29,6 +30,8 @@ export async function updateUser(tx: Executor, account: Account, actor: Actor | 
     if (input.columns.role && input.columns.role !== target.role) authorize.assignRole(actor, target, input.columns.role);
   }
   if (!target.active) throw errors.field('base', 'InvalidValue', 'Deleted users cannot be updated');
+  // Suspending needs a reason, kept in its own table rather than in the audit log.
+  if (input.columns.suspended !== undefined && input.columns.suspended !== target.suspended) await changeSuspension(tx, account, actor, target, input.columns.suspended === true, input.suspensionReason);
 
   await checkRoleColumns(tx, account.id, actor, input.columns, target);
   const { user_fields, ...columns } = input.columns;

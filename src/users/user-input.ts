@@ -44,6 +44,8 @@ export interface UserInput {
   phone?: { value: string; key: string } | null;
   identities: IdentityInput[];
   verified?: boolean;
+  /** `suspension_reason` as sent (Roster's): why the user is suspended — see src/lifecycle/suspend-user.ts. */
+  suspensionReason?: unknown;
   /** Field names the caller sent that Roster acts on, for policy and the audit log. */
   fields: string[];
 }
@@ -187,6 +189,8 @@ export function parseUserInput(raw: unknown, mode: 'create' | 'update'): UserInp
   flag('moderator', 'Moderator');
   flag('only_private_comments', 'Only private comments');
   flag('suspended', 'Suspended');
+  // Checked where the suspension is applied (src/lifecycle/suspend-user.ts): required only when suspending.
+  if (has('suspension_reason')) result.suspensionReason = take('suspension_reason');
 
   if (has('ticket_restriction')) {
     const value = take('ticket_restriction');

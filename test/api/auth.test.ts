@@ -258,7 +258,7 @@ describe('Suspended users and revoked tokens', () => {
     const { token } = await oauthToken(['read'], admin);
     expect((await t.request('GET', '/api/v2/users/me', { as: raw(bearer(token)) })).json().user.id).toBe(admin.id);
 
-    const suspend = await t.request('PUT', `/api/v2/users/${admin.id}`, { body: { user: { suspended: true } } });
+    const suspend = await t.request('PUT', `/api/v2/users/${admin.id}`, { body: { user: { suspended: true, suspension_reason: 'security' } } });
     expect(suspend.statusCode).toBe(200);
     expect(suspend.json().user.suspended).toBe(true);
 

@@ -324,7 +324,39 @@ const ROWS: Row[] = [
   { method: 'PUT', route: '/api/v2/suspended_tickets/recover_many', path: async (f) => `/api/v2/suspended_tickets/recover_many?ids=${await f.fresh.suspendedTicket()}`, expect: SUSPENDED_BY_ID },
   { method: 'DELETE', route: '/api/v2/suspended_tickets/:id', path: async (f) => `/api/v2/suspended_tickets/${await f.fresh.suspendedTicket()}`, expect: [401, 403, 403, 204, 204, 204, 204, 404] },
   { method: 'DELETE', route: '/api/v2/suspended_tickets/destroy_many', path: async (f) => `/api/v2/suspended_tickets/destroy_many?ids=${await f.fresh.suspendedTicket()}`, expect: [401, 403, 403, 204, 204, 204, 204, 404] },
+
+  // User lifecycle (issue 6): soft delete as editing end users plus end_user_deletion and all-ticket access (the
+  // restricted agent lacks it); bulk deletes as bulk jobs (refusals are per-user results); merges as editing both
+  // users; the Deleted users view needs view_deleted_users, and purge and restore are admins'.
+  { method: 'DELETE', route: '/api/v2/users/:user_id', path: async (f) => `/api/v2/users/${await f.fresh.endUser()}`, expect: EDIT_END_USER },
+  { method: 'DELETE', route: '/api/v2/users/destroy_many', path: async (f) => `/api/v2/users/destroy_many?ids=${await f.fresh.endUser()}`, expect: BULK },
+  { method: 'POST', route: '/api/v2/users/destroy_by_query', body: () => ({ query: 'name:"Nobody Matches This"', dry_run: true }), expect: BULK },
+  { method: 'GET', route: '/api/v2/users/:user_id/suspensions', path: (f) => `/api/v2/users/${f.target}/suspensions`, expect: READ_STAFF_BY_ID },
+  { method: 'GET', route: '/api/v2/users/:user_id/merge_preview', path: async (f) => `/api/v2/users/${await f.fresh.endUser()}/merge_preview?target_id=${f.target}`, expect: EDIT_END_USER },
+  { method: 'PUT', route: '/api/v2/users/:user_id/merge', path: async (f) => `/api/v2/users/${await f.fresh.endUser()}/merge`, body: async (f) => ({ user: { id: await f.fresh.endUser() } }), expect: EDIT_END_USER },
+  { method: 'PUT', route: '/api/v2/users/:user_id/merge/undo', path: async (f) => `/api/v2/users/${await mergedUser(f)}/merge/undo`, expect: EDIT_END_USER },
+  { method: 'GET', route: '/api/v2/deleted_users', expect: ADMIN_ONLY },
+  { method: 'GET', route: '/api/v2/deleted_users/count', expect: ADMIN_ONLY },
+  { method: 'GET', route: '/api/v2/deleted_users/:deleted_user_id', path: async (f) => `/api/v2/deleted_users/${await deletedUser(f)}`, expect: ADMIN_BY_ID },
+  { method: 'DELETE', route: '/api/v2/deleted_users/:deleted_user_id', path: async (f) => `/api/v2/deleted_users/${await deletedUser(f)}`, expect: ADMIN_BY_ID },
+  { method: 'PUT', route: '/api/v2/deleted_users/:deleted_user_id/restore', path: async (f) => `/api/v2/deleted_users/${await deletedUser(f)}/restore`, expect: ADMIN_BY_ID },
 ];
+
+/** A soft-deleted end user (deleted by the owner), for the Deleted users rows. */
+async function deletedUser(f: Fixture): Promise<number> {
+  const id = await f.fresh.endUser();
+  const response = await t.request('DELETE', `/api/v2/users/${id}`);
+  if (response.statusCode !== 200) throw new Error(`fixture delete user: ${response.body}`);
+  return id;
+}
+
+/** An end user merged (by the owner) into another fresh one: its merge can be undone. */
+async function mergedUser(f: Fixture): Promise<number> {
+  const source = await f.fresh.endUser();
+  const response = await t.request('PUT', `/api/v2/users/${source}/merge`, { body: { user: { id: await f.fresh.endUser() } } });
+  if (response.statusCode !== 200) throw new Error(`fixture merge: ${response.body}`);
+  return source;
+}
 
 let t: TestApp;
 let f: Fixture;

@@ -130,7 +130,7 @@ describe.runIf(onPostgres)('Credential invalidation across processes (PostgreSQL
     expect((await asAdminThere()).status).toBe(200);
     expect((await asAdminThere()).status).toBe(200); // now answered from the other process's cache
 
-    const suspend = await runtime.app.inject({ method: 'PUT', url: `/api/v2/users/${adminId}`, headers: ownerHeaders, payload: { user: { suspended: true } } });
+    const suspend = await runtime.app.inject({ method: 'PUT', url: `/api/v2/users/${adminId}`, headers: ownerHeaders, payload: { user: { suspended: true, suspension_reason: 'security' } } });
     expect(suspend.statusCode).toBe(200);
     let status = 200;
     for (let attempt = 0; attempt < 50 && status === 200; attempt += 1) {

@@ -65,7 +65,7 @@ beforeAll(async () => {
   // João belongs to a second organization? No: he has none. Ann also joins Émile & Fils (not her default).
   await post('/api/v2/organization_memberships', { organization_membership: { user_id: key('ann'), organization_id: key('org:Émile & Fils') } });
   await post('/api/v2/group_memberships', { group_membership: { user_id: key('agent'), group_id: key('group') } });
-  const suspend = await t.request('PUT', `/api/v2/users/${key('joao')}`, { body: { user: { suspended: true } } });
+  const suspend = await t.request('PUT', `/api/v2/users/${key('joao')}`, { body: { user: { suspended: true, suspension_reason: 'objection' } } });
   expect(suspend.statusCode).toBe(200);
 
   // Pinned dates: created one year apart, oldest first.
