@@ -77,12 +77,9 @@ export async function restoreDeletedTickets(tx: Executor, account: Account, acto
 export async function purgeDeletedTicket(tx: Executor, storage: FileStorage, account: Account, actor: Actor & TicketViewer, id: number): Promise<void> {
   const [ticket] = await lockDeleted(tx, account, actor, [id]);
   if (!ticket) throw errors.notFound();
-  const files = await tx
-    .selectFrom('ticket_attachments')
-    .select('storage_key')
-    .where('account_id', '=', account.id)
-    .where('ticket_id', '=', id)
-    .execute();
+  // By ticket or by comment: an attachment row names both, but the files are what must not be missed.
+  const ofTicket = sql<boolean>`(ticket_id = ${id}::bigint OR comment_id IN (SELECT c.id FROM ticket_comments c WHERE c.account_id = ${account.id}::bigint AND c.ticket_id = ${id}::bigint))`;
+  const files = await tx.selectFrom('ticket_attachments').select('storage_key').where('account_id', '=', account.id).where(ofTicket).execute();
   await tx
     .insertInto('deleted_ticket_records')
     .values({
@@ -96,7 +93,7 @@ export async function purgeDeletedTicket(tx: Executor, storage: FileStorage, acc
     })
     .onConflict((conflict) => conflict.columns(['account_id', 'ticket_id']).doNothing())
     .execute();
-  await tx.deleteFrom('ticket_attachments').where('account_id', '=', account.id).where('ticket_id', '=', id).execute();
+  await tx.deleteFrom('ticket_attachments').where('account_id', '=', account.id).where(ofTicket).execute();
   await tx.deleteFrom('tickets').where('account_id', '=', account.id).where('id', '=', id).execute();
   await audit(tx, { accountId: account.id, actorId: actor.id, action: 'ticket.purge', targetType: 'ticket', targetId: id });
   for (const file of files) await storage.delete(file.storage_key);
