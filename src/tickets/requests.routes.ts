@@ -25,6 +25,7 @@ import {
 import { CommentsList, OrganizationParams, RequestBody, RequestEnvelope, RequestParams, RequestsList } from './tickets.schemas.ts';
 import { parseTicketInput } from './ticket-input.ts';
 import { submitRequest } from './submit-request.ts';
+import { isStaff } from '../policy/policy.ts';
 import { showSuspendedTicket } from './suspended-tickets.presenter.ts';
 import { SuspendedEnvelope } from './suspended-tickets.schemas.ts';
 
@@ -83,7 +84,7 @@ export async function requestsRoutes(app: App, { database }: Services): Promise<
     const result = await db.transaction().execute(async (tx) => {
       const created = await submitRequest(tx, request.ctx.account, actor, input);
       // From a suspended user: it waits in the suspended tickets queue (201 with suspended_ticket).
-      if ('suspendedTicketId' in created) return { suspended: await showSuspendedTicket(tx, request.ctx.account.id, created.suspendedTicketId, baseUrl(request)) };
+      if ('suspendedTicketId' in created) return { suspended: await showSuspendedTicket(tx, request.ctx.account.id, created.suspendedTicketId, baseUrl(request), actor && isStaff(actor) ? 'staff' : 'submitter') };
       return { ticket: await findTicket(tx, request.ctx.account.id, created.ticketId, null) };
     });
     if (result.suspended) {

@@ -31,9 +31,16 @@ function failureMessages(error: AppError): { error: string; description: string 
   return [{ error: error.code, description: error.description ?? error.code }];
 }
 
-/** One suspended ticket as the API shows it (the creation path answers with it when a submission is suspended). */
-export async function showSuspendedTicket(db: Executor, accountId: number, id: number, base: string): Promise<{ suspended_ticket: SuspendedTicketJson }> {
+/**
+ * One suspended ticket as the API shows it (the creation path answers with it when a submission
+ * is suspended). `viewer: 'submitter'` is for a caller who is not staff — an anonymous request
+ * names an address, and its answer must not tell who holds it: the author's id, name and email
+ * are left out.
+ */
+export async function showSuspendedTicket(db: Executor, accountId: number, id: number, base: string, viewer: 'staff' | 'submitter' = 'staff'): Promise<{ suspended_ticket: SuspendedTicketJson }> {
   const row = await selectSuspendedTickets(db, accountId).where('s.id', '=', id).executeTakeFirstOrThrow();
   const [view] = await withSuspendedAttachments(db, accountId, [row]);
-  return { suspended_ticket: presentSuspendedTicket(view ?? { ...row, attachments: [] }, base) };
+  const shown = view ?? { ...row, attachments: [] };
+  const anonymous = viewer === 'submitter' ? { ...shown, author_id: null, author_name: null, author_email: null } : shown;
+  return { suspended_ticket: presentSuspendedTicket(anonymous, base) };
 }

@@ -65,6 +65,9 @@ describe('Submissions from suspended users', () => {
     const request = await t.request('POST', '/api/v2/requests', { as: null, body: { request: { requester: { name: 'Sam', email: 'sam.second@mail.test' }, subject: 'Web form', comment: { body: 'from the form' } } } });
     expect(request.statusCode, request.body).toBe(201);
     expect(request.json().suspended_ticket).toMatchObject({ subject: 'Web form', content: 'from the form', cause: 'Suspended user', via: { channel: 'web' } });
+    // The anonymous submitter is not told who holds the address they gave.
+    expect(request.json().suspended_ticket.author).toEqual({ id: null, name: null, email: null });
+    expect(request.body).not.toContain('Sam Suspended');
     expect(await ticketCount()).toBe(0);
   });
 
