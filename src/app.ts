@@ -42,6 +42,7 @@ import { redactionRoutes } from './tickets/redaction.routes.ts';
 import { deletedTicketsRoutes } from './tickets/deleted-tickets.routes.ts';
 import { suspendedTicketsRoutes } from './tickets/suspended-tickets.routes.ts';
 import { lifecycleRoutes } from './lifecycle/lifecycle.routes.ts';
+import { importsRoutes } from './imports/imports.routes.ts';
 
 export interface Services {
   config: Config;
@@ -183,6 +184,7 @@ export async function buildApp(services: Services & { logger?: boolean | object 
     await deletedTicketsRoutes(api as App, all);
     await suspendedTicketsRoutes(api as App, all);
     await lifecycleRoutes(api as App, all);
+    await importsRoutes(api as App, all);
   });
 
   app.addHook('onSend', async (_request, reply, payload) => {

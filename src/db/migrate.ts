@@ -6,6 +6,7 @@ import * as credentialInvalidation from './migrations/20261122001000_credential_
 import * as searchIndexes from './migrations/20261122030000_search_indexes.ts';
 import * as tickets from './migrations/20261122040000_tickets.ts';
 import * as lifecycle from './migrations/20261122060000_lifecycle.ts';
+import * as imports from './migrations/20261122070000_imports.ts';
 
 // Listed explicitly (not read from disk) so the same code runs under tsx, bundlers and tests.
 const migrations: Record<string, Migration> = {
@@ -15,6 +16,7 @@ const migrations: Record<string, Migration> = {
   '20261122030000_search_indexes': searchIndexes,
   '20261122040000_tickets': tickets,
   '20261122060000_lifecycle': lifecycle,
+  '20261122070000_imports': imports,
 };
 
 class StaticProvider implements MigrationProvider {

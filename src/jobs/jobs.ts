@@ -59,6 +59,22 @@ export interface ItemJobDefinition<Item> {
 }
 
 /**
+ * A job that keeps its own checkpoint instead of a list of items in job_statuses.payload (CSV
+ * imports: hundreds of thousands of rows would not fit there). Each call runs one slice — its
+ * work committed together with its checkpoint, batch by batch — and stops after a bounded time
+ * saying whether work remains; the next slice is queued as a fresh run, so no single run outlives
+ * the expiry after which a crashed run is resumed. `superseded`: another run moved the checkpoint
+ * on (a run presumed dead was only slow); that run carries on, this one stops without a trace.
+ */
+export interface SlicedJobDefinition {
+  type: string;
+  sliced: true;
+  runSlice(context: ItemContext & { jobId: string }, payload: unknown): Promise<'done' | 'more' | 'superseded'>;
+  /** The job ended as failed (its starter can no longer act, or its retries ran out): release what it holds. */
+  failed(accountId: number, jobId: string): Promise<void>;
+}
+
+/**
  * A recurring system job (no account, no actor): pg-boss's cron puts one run in its own queue on
  * schedule and any process runs it. `run` must be idempotent and work from the state of the
  * data as of `now` — a run missed while the service was down is made good by the next one, which
@@ -104,7 +120,7 @@ export interface JobsOptions {
 
 export class Jobs {
   private readonly boss: PgBoss;
-  private readonly definitions = new Map<string, ItemJobDefinition<never>>();
+  private readonly definitions = new Map<string, ItemJobDefinition<never> | SlicedJobDefinition>();
   private readonly scheduled = new Map<string, ScheduledJobDefinition>();
   private workerId: string | undefined;
   private started = false;
@@ -125,7 +141,7 @@ export class Jobs {
     });
   }
 
-  define<Item>(definition: ItemJobDefinition<Item>): void {
+  define<Item>(definition: ItemJobDefinition<Item> | SlicedJobDefinition): void {
     this.definitions.set(definition.type, definition as unknown as ItemJobDefinition<never>);
   }
 
@@ -205,6 +221,18 @@ export class Jobs {
 
   /** Records the job and queues it in one transaction: a job is never listed but unqueued. */
   async enqueue(account: Account, actor: Actor | null, type: string, items: unknown[]): Promise<JobStatusRow> {
+    return this.record(account, actor, type, items.length, items);
+  }
+
+  /**
+   * Records and queues a sliced job; `prepare` writes the job's own records (its checkpoint) in
+   * the same transaction, so neither exists without the other.
+   */
+  async enqueueSliced(account: Account, actor: Actor | null, type: string, total: number, payload: unknown, prepare: (tx: Executor, jobId: string) => Promise<void>): Promise<JobStatusRow> {
+    return this.record(account, actor, type, total, payload, prepare);
+  }
+
+  private async record(account: Account, actor: Actor | null, type: string, total: number, payload: unknown, prepare?: (tx: Executor, jobId: string) => Promise<void>): Promise<JobStatusRow> {
     if (!this.definitions.has(type)) throw new Error(`Unknown job type ${type}`);
     const id = crypto.randomUUID();
     const row = await this.database.db.transaction().execute(async (tx) => {
@@ -224,13 +252,14 @@ export class Jobs {
           id: id.replaceAll('-', ''),
           job_type: type,
           status: 'queued',
-          total: items.length,
+          total,
           results: JSON.stringify([]),
-          payload: JSON.stringify(items),
+          payload: JSON.stringify(payload),
           actor_id: actor?.id ?? null,
         })
         .returningAll()
         .executeTakeFirstOrThrow();
+      if (prepare) await prepare(tx, inserted.id);
       await this.boss.send(QUEUE, { accountId: account.id, jobId: inserted.id } satisfies QueueData, { id, db: bossDb(tx) });
       return inserted;
     });
@@ -265,6 +294,15 @@ export class Jobs {
     const context: ItemContext = { account, actor: actor && actor.active && !actor.suspended ? actor : null };
     if (status.actor_id !== null && !context.actor) {
       return this.markFailed(data, 'The user who started this job can no longer act');
+    }
+    if ('sliced' in definition) {
+      const outcome = await definition.runSlice({ ...context, jobId: data.jobId }, status.payload);
+      if (outcome === 'more') {
+        await this.boss.send(QUEUE, data);
+        if (this.workerId) this.boss.notifyWorker(this.workerId);
+      }
+      if (outcome === 'done') await setState(db, data, { status: 'completed', message: `Completed at ${new Date().toISOString()}`, payload: null, completed_at: new Date() });
+      return;
     }
 
     for (let index = status.progress; index < items.length; index += 1) {
@@ -302,6 +340,9 @@ export class Jobs {
 
   private async markFailed(data: QueueData, message: string): Promise<void> {
     await setState(this.database.db, data, { status: 'failed', message, payload: null, completed_at: new Date() });
+    const status = await findJobStatus(this.database.db, data.accountId, data.jobId);
+    const definition = status ? this.definitions.get(status.job_type) : undefined;
+    if (definition && 'sliced' in definition) await definition.failed(data.accountId, data.jobId);
   }
 }
 

@@ -442,3 +442,19 @@ export const authorizeTicketPrivacy = {
     allow(!isRestricted(actor.permissions), 'Only admins and agents with access to all tickets manage suspended tickets');
   },
 };
+
+// Imports
+/**
+ * CSV imports of users (DOMAIN.md §2 item 5; seed 001: "administrators can add multiple users at
+ * once by bulk importing"): admins start them and read their reports. Each row is still checked
+ * as the user API checks it (creating agents, changing an admin's email, the owner), under the
+ * starter's permissions as they are when the job runs.
+ */
+export const authorizeImports = {
+  importUsers(actor: Actor): void {
+    allow(isAdmin(actor), 'Only admins can import users');
+  },
+  viewImports(actor: Actor): void {
+    allow(isAdmin(actor), 'Only admins can see imports');
+  },
+};

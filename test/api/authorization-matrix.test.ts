@@ -92,6 +92,8 @@ interface Row {
   /** The concrete URL for one cell; defaults to `route` itself. */
   path?: (f: Fixture) => string | Promise<string>;
   body?: (f: Fixture) => unknown | Promise<unknown>;
+  /** Extra request headers (a CSV body's content type). */
+  headers?: Record<string, string>;
   expect: Statuses;
 }
 
@@ -325,6 +327,13 @@ const ROWS: Row[] = [
   { method: 'DELETE', route: '/api/v2/suspended_tickets/:id', path: async (f) => `/api/v2/suspended_tickets/${await f.fresh.suspendedTicket()}`, expect: [401, 403, 403, 204, 204, 204, 204, 404] },
   { method: 'DELETE', route: '/api/v2/suspended_tickets/destroy_many', path: async (f) => `/api/v2/suspended_tickets/destroy_many?ids=${await f.fresh.suspendedTicket()}`, expect: [401, 403, 403, 204, 204, 204, 204, 404] },
 
+  // CSV imports: admins only (the foreign admin imports into their own account); reports of this account's import.
+  { method: 'POST', route: '/api/v2/imports/users', path: () => '/api/v2/imports/users?dry_run=true', headers: { 'content-type': 'text/csv' }, body: (f) => `name,email\nMatrix Import,${f.fresh.name('import')}@roster.test\n`, expect: ADMIN_ONLY },
+  { method: 'GET', route: '/api/v2/imports', expect: ADMIN_ONLY },
+  { method: 'GET', route: '/api/v2/imports/:import_id', path: async () => `/api/v2/imports/${await matrixImport()}`, expect: ADMIN_BY_ID },
+  { method: 'GET', route: '/api/v2/imports/:import_id/rows', path: async () => `/api/v2/imports/${await matrixImport()}/rows`, expect: ADMIN_BY_ID },
+  { method: 'GET', route: '/api/v2/imports/:import_id/report', path: async () => `/api/v2/imports/${await matrixImport()}/report`, expect: ADMIN_BY_ID },
+
   // User lifecycle (issue 6): soft delete as editing end users plus end_user_deletion and all-ticket access (the
   // restricted agent lacks it); bulk deletes as bulk jobs (refusals are per-user results); merges as editing both
   // users; the Deleted users view needs view_deleted_users, and purge and restore are admins'.
@@ -360,6 +369,15 @@ async function mergedUser(f: Fixture): Promise<number> {
 
 let t: TestApp;
 let f: Fixture;
+let importId: number | undefined;
+/** One import of this account's (made on first use), for the import report rows. */
+async function matrixImport(): Promise<number> {
+  if (importId !== undefined) return importId;
+  const response = await t.request('POST', '/api/v2/imports/users', { body: 'name\nMatrix Imported\n', headers: { 'content-type': 'text/csv' } });
+  if (response.statusCode !== 200) throw new Error(`fixture import: ${response.statusCode} ${response.body}`);
+  importId = response.json().import.id as number;
+  return importId;
+}
 const ACME_HOST = 'acme.localhost:3000';
 
 beforeAll(async () => {
@@ -507,7 +525,7 @@ async function cell(row: Row, who: Who): Promise<number> {
   const url = row.path ? await row.path(f) : row.route;
   const body = row.body ? await row.body(f) : undefined;
   const as = who === 'anonymous' ? null : f.callers[who];
-  const response = await t.request(row.method, url, { as, ...(body === undefined ? {} : { body }) });
+  const response = await t.request(row.method, url, { as, ...(body === undefined ? {} : { body }), ...(row.headers ? { headers: row.headers } : {}) });
   if (response.statusCode >= 400) {
     // Every refusal has Zendesk's error shape; a 403 says what is missing.
     const error = response.json() as { error?: unknown; description?: unknown };
