@@ -12,17 +12,17 @@ export function ticketVisibility(scope: TicketScope, actorId: number): RawBuilde
     case 'all':
       return sql<boolean>`true`;
     case 'assigned':
-      return sql<boolean>`(t.assignee_id IS NOT DISTINCT FROM ${actorId}::bigint)`;
+      return sql<boolean>`(t.assignee_id IS NOT DISTINCT FROM ${actorId}::bigint OR t.requester_id = ${actorId}::bigint)`;
     case 'groups': {
       const publicGroups = scope.publicGroups
         ? sql`OR t.group_id IN (SELECT g.id FROM groups g WHERE g.account_id = t.account_id AND g.is_public AND g.deleted_at IS NULL)`
         : sql``;
-      return sql<boolean>`(t.assignee_id IS NOT DISTINCT FROM ${actorId}::bigint
+      return sql<boolean>`(t.assignee_id IS NOT DISTINCT FROM ${actorId}::bigint OR t.requester_id = ${actorId}::bigint
         OR t.group_id IN (SELECT gm.group_id FROM group_memberships gm WHERE gm.account_id = t.account_id AND gm.user_id = ${actorId}::bigint)
         ${publicGroups})`;
     }
     case 'organization':
-      return sql<boolean>`(t.assignee_id IS NOT DISTINCT FROM ${actorId}::bigint
+      return sql<boolean>`(t.assignee_id IS NOT DISTINCT FROM ${actorId}::bigint OR t.requester_id = ${actorId}::bigint
         OR t.organization_id IN (SELECT om.organization_id FROM organization_memberships om WHERE om.account_id = t.account_id AND om.user_id = ${actorId}::bigint))`;
     case 'requester':
       return sql<boolean>`(t.requester_id = ${actorId}::bigint

@@ -208,19 +208,19 @@ export async function ticketsRoutes(app: App, { database, jobs }: Services): Pro
     return envelope('comments', offsetPage(request, rows, page, await countComments(db, accountId, ticket.id, false)), present);
   });
 
-  const userTickets = (kind: 'requested' | 'ccd' | 'assigned') => async (request: FastifyRequest<{ Params: { user_id: number } }>) => {
-    const actor = requireUser(request);
-    const userId = request.params.user_id;
-    authorizeTickets.listUserTickets(actor, userId);
-    const user = await db.selectFrom('users').select('id').where('account_id', '=', request.ctx.account.id).where('id', '=', userId).executeTakeFirst();
-    if (!user) throw errors.notFound();
-    const narrow = kind === 'requested' ? narrowTickets.requestedBy(userId) : kind === 'ccd' ? narrowTickets.ccd(userId) : narrowTickets.assignedTo(userId);
-    return list(request, actor, narrow);
-  };
   for (const kind of ['requested', 'ccd', 'assigned'] as const) {
+    const what = kind === 'ccd' ? 'is CC’d on' : kind === 'requested' ? 'requested' : 'is assigned';
     app.get(`/api/v2/users/:user_id/tickets/${kind}`, {
-      schema: { tags, summary: `Tickets the user ${kind === 'ccd' ? 'is CC’d on' : kind === 'requested' ? 'requested' : 'is assigned'} (those the caller may see)`, params: UserParams, response: { 200: TicketsList, ...errorResponses } },
-    }, userTickets(kind) as never);
+      schema: { tags, summary: `Tickets the user ${what} (those the caller may see)`, params: UserParams, response: { 200: TicketsList, ...errorResponses } },
+    }, async (request) => {
+      const actor = requireUser(request);
+      const userId = request.params.user_id as number;
+      authorizeTickets.listUserTickets(actor, userId);
+      const user = await db.selectFrom('users').select('id').where('account_id', '=', request.ctx.account.id).where('id', '=', userId).executeTakeFirst();
+      if (!user) throw errors.notFound();
+      const narrow = kind === 'requested' ? narrowTickets.requestedBy(userId) : kind === 'ccd' ? narrowTickets.ccd(userId) : narrowTickets.assignedTo(userId);
+      return list(request, actor, narrow);
+    });
   }
 
   app.get('/api/v2/organizations/:organization_id/tickets', {

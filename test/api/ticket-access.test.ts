@@ -146,6 +146,18 @@ describe('assigned-only', () => {
   });
 });
 
+describe('restricted agents and their own requests', () => {
+  it('a restricted agent still sees the tickets they requested (GET /requests lists them)', async () => {
+    const other = await group('Other');
+    for (const access of ['within-groups', 'within-organization', 'assigned-only']) {
+      const agent = await agentWith(access);
+      const own = await ticket({ requester_id: agent.id, group_id: other });
+      expect((await t.request('GET', `/api/v2/tickets/${own}`, { as: agent })).statusCode, access).toBe(200);
+      expect(ids((await t.request('GET', '/api/v2/requests', { as: agent })).json().requests), access).toEqual([own]);
+    }
+  });
+});
+
 describe('end users', () => {
   it('see their own requests, those they are CC’d on, and their organization’s only when shared or by their own restriction', async () => {
     const org = await organization('Shared');
