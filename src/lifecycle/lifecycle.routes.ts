@@ -100,7 +100,7 @@ export async function lifecycleRoutes(app: App, { database, jobs }: Services): P
     const plan = await compileSearch(db, accountId, request.body.query, { only: 'user' });
     const { hits, count } = await searchPage(db, accountId, plan, visibility, { offset: 0, limit: QUERY_LIMIT + 1 }, { concurrent: false });
     if (count > QUERY_LIMIT) throw errors.field('query', 'InvalidValue', `The query finds ${count} users; destroy_by_query deletes at most ${QUERY_LIMIT} at a time: narrow the query`);
-    const ids = hits.map((hit) => hit.id);
+    const ids = hits.map((hit) => hit.id).sort((a, b) => a - b);
     if (request.body.dry_run !== true) {
       if (ids.length === 0) throw errors.field('query', 'InvalidValue', 'The query finds no users');
       return enqueueDeletes(request, ids);
