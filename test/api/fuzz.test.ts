@@ -414,6 +414,14 @@ const membershipsBody = fc.oneof(
   fc.array(membershipObject, { maxLength: 4 }).map((list) => JSON.stringify({ organization_memberships: list })),
   fc.array(nastyValue, { maxLength: 3 }).map((list) => JSON.stringify({ organization_memberships: list })),
 );
+/** Merge bodies (issue 6): a target id, and which side's fields to keep. */
+const mergeBody = jsonBody(
+  fc.dictionary(fc.constantFrom('id', 'keep'), fc.oneof(fc.integer({ min: -2, max: 12 }), nastyValue, fc.dictionary(fc.constantFrom('name', 'phone', 'notes', 'details', 'email'), fc.oneof(fc.constantFrom('source', 'target'), nastyValue), { maxKeys: 3 })), { maxKeys: 2 }),
+  'user',
+);
+const destroyByQueryBody = fc
+  .dictionary(fc.constantFrom('query', 'dry_run'), fc.oneof(nastyValue, fc.constantFrom('tags:fuzz', 'role:end-user', 'created<', 'name:"x'), fc.boolean()), { maxKeys: 2 })
+  .map((body) => JSON.stringify(body));
 
 const SYNC_WRITES: Route[] = [
   { method: 'POST', path: '/api/v2/users', body: userBody },
@@ -439,6 +447,10 @@ const SYNC_WRITES: Route[] = [
   { method: 'DELETE', path: '/api/v2/users/:user/organizations/:organization' },
   { method: 'PUT', path: '/api/v2/users/:user/organization_memberships/:membership/make_default' },
   { method: 'PUT', path: '/api/v2/users/:user/organizations/:organization/make_default' },
+  { method: 'PUT', path: '/api/v2/users/:user/merge', body: mergeBody },
+  { method: 'PUT', path: '/api/v2/users/:user/merge/undo' },
+  { method: 'PUT', path: '/api/v2/deleted_users/:user/restore' },
+  { method: 'DELETE', path: '/api/v2/deleted_users/:user' },
 ];
 const READS: Route[] = [
   { method: 'GET', path: '/api/v2/users' },
@@ -469,6 +481,11 @@ const READS: Route[] = [
   { method: 'GET', path: '/api/v2/users/:user/organization_memberships/:membership' },
   { method: 'GET', path: '/api/v2/organization_memberships' },
   { method: 'GET', path: '/api/v2/organization_memberships/:membership' },
+  { method: 'GET', path: '/api/v2/users/:user/merge_preview' },
+  { method: 'GET', path: '/api/v2/users/:user/suspensions' },
+  { method: 'GET', path: '/api/v2/deleted_users' },
+  { method: 'GET', path: '/api/v2/deleted_users/count' },
+  { method: 'GET', path: '/api/v2/deleted_users/:user' },
 ];
 const JOB_WRITES: Route[] = [
   { method: 'POST', path: '/api/v2/users/create_many', body: usersBody },
@@ -479,6 +496,8 @@ const JOB_WRITES: Route[] = [
   { method: 'DELETE', path: '/api/v2/organizations/destroy_many' },
   { method: 'POST', path: '/api/v2/organization_memberships/create_many', body: membershipsBody },
   { method: 'DELETE', path: '/api/v2/organization_memberships/destroy_many' },
+  { method: 'DELETE', path: '/api/v2/users/destroy_many' },
+  { method: 'POST', path: '/api/v2/users/destroy_by_query', body: destroyByQueryBody },
 ];
 
 /** Built inside a test: the fixture ids exist only once `beforeAll` ran. */
