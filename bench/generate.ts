@@ -67,14 +67,14 @@ export function prng(seed: number): () => number {
   };
 }
 
-interface RawUser {
+export interface RawUser {
   raw: Record<string, unknown>;
   createdAt: Date;
   updatedAt: Date;
 }
 
 /** One user as a client would send it to POST /api/v2/users, plus plausible timestamps. */
-function fakeUser(index: number, random: () => number, now: number): RawUser {
+export function fakeUser(index: number, random: () => number, now: number): RawUser {
   const profile = LOCALES[index % LOCALES.length] as LocaleProfile;
   const { faker } = profile;
   const firstName = faker.person.firstName();

@@ -10,6 +10,7 @@ import { detectDelimiter, importDirectory, readRecords, removeFile, storeUpload 
 import { mapHeader } from './import-columns.ts';
 import { importDb, type ImportRow } from './import-tables.ts';
 import type { JobStatusRow } from '../db/tables.ts';
+import type { Executor } from '../users/users.repository.ts';
 
 export const IMPORT_USERS_JOB = 'import_users';
 
@@ -21,6 +22,34 @@ export interface ImportOptions {
 export interface ImportServices {
   database: Database;
   jobs: Jobs;
+}
+
+export interface InspectedFile {
+  delimiter: string;
+  /** The header mapped to Roster's columns. */
+  columns: string[];
+  /** Byte offset of the first record after the header. */
+  headerEnd: number;
+  /** Rows to import: records after the header with at least one cell filled. */
+  total: number;
+}
+
+/** Reads a stored file once, start to end: its separator, its header (mapped) and how many rows it holds. */
+export async function inspectImportFile(db: Executor, accountId: number, file: string): Promise<InspectedFile> {
+  const delimiter = await detectDelimiter(file);
+  const fields = await listFields(db, accountId, 'user', { activeOnly: true });
+  let columns: string[] | undefined;
+  let headerEnd = 0;
+  let total = 0;
+  for await (const record of readRecords(file, 0, delimiter)) {
+    if (!columns) {
+      columns = mapHeader(record.cells, fields.map((field) => field.key));
+      headerEnd = record.end;
+    } else if (record.cells.some((cell) => cell.trim() !== '')) total += 1;
+  }
+  if (!columns) throw errors.badRequest('The file has no header row', 'InvalidFile');
+  if (total === 0) throw errors.badRequest('The file has no rows after its header', 'InvalidFile');
+  return { delimiter, columns, headerEnd, total };
 }
 
 export interface StoredUpload {
@@ -42,20 +71,7 @@ export function storeImportUpload(source: Readable, dataDir: string): Promise<St
 export async function createUserImport(services: ImportServices, account: Account, actor: Actor | null, stored: StoredUpload, options: ImportOptions): Promise<{ import: ImportRow; job: JobStatusRow }> {
   const { file, bytes } = stored;
   try {
-    const delimiter = await detectDelimiter(file);
-    const fields = await listFields(services.database.db, account.id, 'user', { activeOnly: true });
-    let columns: string[] | undefined;
-    let headerEnd = 0;
-    let total = 0;
-    for await (const record of readRecords(file, 0, delimiter)) {
-      if (!columns) {
-        columns = mapHeader(record.cells, fields.map((field) => field.key));
-        headerEnd = record.end;
-      } else if (record.cells.some((cell) => cell.trim() !== '')) total += 1;
-    }
-    if (!columns) throw errors.badRequest('The file has no header row', 'InvalidFile');
-    if (total === 0) throw errors.badRequest('The file has no rows after its header', 'InvalidFile');
-    const header = columns;
+    const { delimiter, columns: header, headerEnd, total } = await inspectImportFile(services.database.db, account.id, file);
     let created: ImportRow | undefined;
     const job = await services.jobs.enqueueSliced(account, actor, IMPORT_USERS_JOB, total, null, async (tx, jobId) => {
       created = await importDb(tx)
