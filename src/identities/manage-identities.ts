@@ -33,7 +33,9 @@ function record(tx: Executor, account: Account, actor: Actor, action: string, id
 }
 
 export async function addIdentity(tx: Executor, account: Account, actor: Actor, userId: number, raw: unknown): Promise<IdentityRow> {
-  await target(tx, account, actor, userId);
+  const user = await target(tx, account, actor, userId);
+  // A deleted user's address must stay free for a new profile, and a purged user holds no personal data.
+  if (!user.active) throw errors.field('base', 'InvalidValue', 'Deleted users cannot be given identities');
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw errors.missingParameter('identity');
   const input = raw as Record<string, unknown>;
   if (!isIdentityType(input.type)) {

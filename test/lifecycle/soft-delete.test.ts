@@ -58,6 +58,15 @@ describe('DELETE /api/v2/users/:id (soft delete)', () => {
     expect(again.statusCode).toBe(201);
   });
 
+  it('a deleted user takes no new identity (its address must stay free, a purged user holds none)', async () => {
+    const user = await t.user({});
+    expect((await t.request('DELETE', `/api/v2/users/${user.id}`)).statusCode).toBe(200);
+    const response = await t.request('POST', `/api/v2/users/${user.id}/identities`, { body: { identity: { type: 'email', value: 'late@roster.test' } } });
+    expect(response.statusCode).toBe(422);
+    expect(detailsBase(response.json())).toBe('Deleted users cannot be given identities');
+    expect((await t.request('PUT', `/api/v2/users/${user.id}`, { body: { user: { notes: 'x' } } })).statusCode).toBe(422);
+  });
+
   it('lets an agent (full profile access, end_user_deletion, all tickets) delete an end user', async () => {
     const agent = await t.user({ role: 'agent' });
     const user = await t.user({});
