@@ -77,7 +77,8 @@ export async function usersRoutes(app: App, { database, jobs }: Services): Promi
     const query = request.query as Record<string, unknown>;
     const page = parsePage(query);
     const filter = userFilterExpression(listFilter(query));
-    const base = selectUsers(db, request.ctx.account.id).where(filter);
+    // Deleted users are listed under /api/v2/deleted_users (src/lifecycle/), as in Zendesk; GET /users/{id} still shows one.
+    const base = selectUsers(db, request.ctx.account.id).where(filter).where('u.active', '=', true);
     const rows = (await applyPage(base, 'u.id', page).execute()) as UserView[];
     const present = (user: UserView) => show(request, user, actor);
     if (page.kind === 'cursor') return envelope('users', cursorPage(request, rows, page, (user) => user.id), present);
@@ -86,6 +87,7 @@ export async function usersRoutes(app: App, { database, jobs }: Services): Promi
       .select((eb) => eb.fn.countAll<number>().as('n'))
       .where('u.account_id', '=', request.ctx.account.id)
       .where(filter)
+      .where('u.active', '=', true)
       .executeTakeFirstOrThrow();
     return envelope('users', offsetPage(request, rows, page, Number(count.n)), present);
   });
@@ -100,6 +102,7 @@ export async function usersRoutes(app: App, { database, jobs }: Services): Promi
       .select((eb) => eb.fn.countAll<number>().as('n'))
       .where('u.account_id', '=', request.ctx.account.id)
       .where(filter)
+      .where('u.active', '=', true)
       .executeTakeFirstOrThrow();
     return { count: { value: Number(count.n), refreshed_at: new Date().toISOString() } };
   });

@@ -36,6 +36,16 @@ describe('DELETE /api/v2/users/:id (soft delete)', () => {
     expect(audit[0]?.target_id).toBe(String(user.id));
   });
 
+  it('leaves GET /api/v2/users and its count (deleted users are under /api/v2/deleted_users)', async () => {
+    const user = await t.user({});
+    const before = (await t.request('GET', '/api/v2/users/count')).json().count.value as number;
+    await t.request('DELETE', `/api/v2/users/${user.id}`);
+    expect((await t.request('GET', '/api/v2/users/count')).json().count.value).toBe(before - 1);
+    const listed = (await t.request('GET', '/api/v2/users')).json();
+    expect(listed.users.map((u: { id: number }) => u.id)).not.toContain(user.id);
+    expect(listed.count).toBe(before - 1);
+  });
+
   it('keeps its name on its closed tickets', async () => {
     const user = await t.user({ name: 'Named Requester' });
     const ticket = await ticketFor(t, user.id, 'closed');
