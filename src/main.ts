@@ -7,6 +7,7 @@ import { issueApiToken, revokeApiToken } from './auth/api-tokens.ts';
 import { openDatabase, type Database } from './db/database.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import { closeOnSignals, startRuntime } from './server.ts';
+import { runImportCommand } from './imports/import-command.ts';
 
 const program = new Command('roster').description('Roster: helpdesk people & privacy service');
 
@@ -116,6 +117,17 @@ program
       if (boot.created.password) process.stdout.write(`  password:  ${boot.created.password}\n`);
       if (boot.created.apiToken) process.stdout.write(`  API token: ${boot.created.apiToken}\n`);
     });
+  });
+
+program
+  .command('import <file>')
+  .description('import users from a CSV file (Zendesk bulk-import columns) with a progress bar; stop a server on the embedded database first')
+  .option('--dry-run', 'report what would happen; change nothing')
+  .option('--update', 'update the users the file matches (by external_id, else email); without it they are left unchanged')
+  .option('--account <subdomain>', 'account subdomain', DEFAULT_SUBDOMAIN)
+  .option('--report <file>', 'write the per-row report to this CSV file')
+  .action(async (file: string, options: { dryRun?: boolean; update?: boolean; account: string; report?: string }) => {
+    await runImportCommand(config(), file, options, (line) => process.stdout.write(`${line}\n`));
   });
 
 program.parseAsync(process.argv).catch((error: unknown) => {
