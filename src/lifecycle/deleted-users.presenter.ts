@@ -26,6 +26,7 @@ export function presentDeletedUser(user: DeletedUserView, baseUrl: string, accou
     purge_at: (user.purged_at ?? purgeAt(account, user.deleted_at)).toISOString(),
     purged_at: user.purged_at?.toISOString() ?? null,
     state: user.purged_at ? 'purged' : 'pending_purge',
-    restorable: user.restorable && user.purged_at === null && lifecycleSettings(account).restoreWindow,
+    restorable: user.restorable && user.purged_at === null && user.merged_into_id === null && lifecycleSettings(account).restoreWindow,
+    merged_into_id: user.merged_into_id === null ? null : Number(user.merged_into_id),
   };
 }

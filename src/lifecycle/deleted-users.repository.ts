@@ -20,6 +20,8 @@ export interface DeletedUserView {
   email: string | null;
   phone: string | null;
   organization_id: number | null;
+  /** The survivor when this user was merged away (and the merge not undone). */
+  merged_into_id: number | null;
 }
 
 /** Soft-deleted and purged users of an account (the Deleted users view), one row per deletion. */
@@ -43,6 +45,7 @@ export function selectDeletedUsers(db: Executor, accountId: number, state?: Dele
       sql<string | null>`(SELECT i->>'value' FROM jsonb_array_elements(d.stash->'identities') i WHERE i->>'type' = 'email' ORDER BY (i->>'primary')::boolean DESC LIMIT 1)`.as('email'),
       sql<string | null>`(SELECT i->>'value' FROM jsonb_array_elements(d.stash->'identities') i WHERE i->>'type' = 'phone_number' ORDER BY (i->>'primary')::boolean DESC LIMIT 1)`.as('phone'),
       sql<number | null>`(d.stash->>'organization_id')::bigint`.as('organization_id'),
+      sql<number | null>`(SELECT m.target_id FROM user_merges m WHERE m.account_id = d.account_id AND m.source_id = d.user_id AND m.undone_at IS NULL ORDER BY m.id DESC LIMIT 1)`.as('merged_into_id'),
     ])
     .where('d.account_id', '=', accountId)
     .where('u.active', '=', false);

@@ -23,6 +23,7 @@ export const DeletedUserResponse = Type.Object({
   purged_at: Nullable(DateTime),
   state: Type.String({ enum: ['pending_purge', 'purged'] }),
   restorable: Type.Boolean(),
+  merged_into_id: Nullable(Type.Integer({ description: 'Roster: the user this one was merged into (undo the merge to bring it back)' })),
 });
 
 export const DeletedUserEnvelope = Type.Object({ deleted_user: DeletedUserResponse });

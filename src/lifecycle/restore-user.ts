@@ -24,6 +24,16 @@ export async function restoreUser(tx: Executor, account: Account, actor: Actor, 
   if (deletion.purged_at) throw errors.field('base', 'InvalidValue', 'This user was permanently deleted and cannot be restored');
   if (!lifecycleSettings(account).restoreWindow) throw errors.field('base', 'InvalidValue', 'The restore window is off for this account: deletion is irreversible');
   if (deletion.stash === null) throw errors.field('base', 'InvalidValue', 'This user was deleted while the restore window was off and cannot be restored');
+  // A merged user's tickets and identities went to the survivor: only the merge's undo brings them back.
+  const merge = await tx
+    .selectFrom('user_merges')
+    .select('target_id')
+    .where('account_id', '=', account.id)
+    .where('source_id', '=', userId)
+    .where('undone_at', 'is', null)
+    .orderBy('id', 'desc')
+    .executeTakeFirst();
+  if (merge) throw errors.field('base', 'InvalidValue', `This user was merged into user ${merge.target_id}: undo the merge instead (PUT /api/v2/users/${userId}/merge/undo)`);
   await putBack(tx, account.id, userId, deletion.stash as DeletionStash);
   await tx.updateTable('users').set({ active: true, deleted_at: null, updated_at: now }).where('account_id', '=', account.id).where('id', '=', userId).execute();
   await tx.deleteFrom('user_deletions').where('account_id', '=', account.id).where('user_id', '=', userId).execute();

@@ -115,6 +115,11 @@ describe('PUT /api/v2/users/:id/merge', () => {
     const inbound = await t.request('POST', '/api/v2/tickets', { body: { ticket: { comment: { body: 'x' }, requester: { name: 'Sam', email: 'sam@roster.test' } } } });
     expect(inbound.json().ticket.requester_id).toBe(target.id);
 
+    // A merged user comes back through the merge's undo, not as a plain deleted user.
+    expect((await t.request('GET', `/api/v2/deleted_users/${source.id}`)).json().deleted_user).toMatchObject({ merged_into_id: target.id, restorable: false });
+    const restore = await t.request('PUT', `/api/v2/deleted_users/${source.id}/restore`);
+    expect(detailsBase(restore.json())).toBe(`This user was merged into user ${target.id}: undo the merge instead (PUT /api/v2/users/${source.id}/merge/undo)`);
+
     const undone = await t.request('PUT', `/api/v2/users/${source.id}/merge/undo`);
     expect(undone.statusCode).toBe(200);
     expect(undone.json().user).toMatchObject({ id: source.id, active: true, email: 'sam@roster.test', organization_id: org });
