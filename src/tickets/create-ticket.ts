@@ -10,6 +10,7 @@ import { findOrCreatePerson, findPersonById } from './find-or-create-person.ts';
 import { checkAssignee, checkAssigneeInGroup, checkGroup, checkRequesterOrganization } from './ticket-fields.ts';
 import type { TicketInput } from './ticket-input.ts';
 import { applyPeople } from './ticket-people.ts';
+import type { TicketView } from './tickets.repository.ts';
 import { suspendSubmission } from './suspend-submission.ts';
 
 export interface CreateTicketOptions {
@@ -21,8 +22,13 @@ export interface CreateTicketOptions {
 export interface CreatedTicket {
   ticketId: number;
   commentId: number;
-  /** Users created on the way (new requester, new CCs): how many, for the caller's tests and logs. */
+  /** Whether the requester was created on the way. */
   requesterCreated: boolean;
+  /**
+   * The ticket as the API shows it, built from the insert when nothing else shaped it (no CCs or
+   * followers): the caller then needs no read-back. Undefined: read it.
+   */
+  ticket?: TicketView;
 }
 
 /** A suspended requester's submission, kept in the suspended tickets queue instead (src/tickets/suspend-submission.ts). */
@@ -123,7 +129,7 @@ export async function createTicket(tx: Executor, account: Account, actor: Actor 
           updated_at: now,
           solved_at: status === 'solved' ? now : null,
         })
-        .returning(['account_id', 'id']),
+        .returningAll(),
     )
     .with('c', () => sql`(INSERT INTO ticket_comments (account_id, ticket_id, author_id, body, html_body, plain_body, public, via_channel)
       SELECT t.account_id, t.id, ${authorId}::bigint, ${bodies.body}, ${bodies.html_body}, ${bodies.plain_body}, ${isPublic}, ${options.channel} FROM t
@@ -132,17 +138,20 @@ export async function createTicket(tx: Executor, account: Account, actor: Actor 
       auditCreation('t', { actorId: actor?.id ?? null, action: options.via === 'request' ? 'request.create' : 'ticket.create', targetType: 'ticket', changedFields: input.fields }),
     )
     .selectFrom('t')
-    .select(['t.id', sql<number>`(SELECT id FROM c)`.as('comment_id')])
+    .selectAll('t')
+    .select(sql<number>`(SELECT id FROM c)`.as('comment_id'))
     .executeTakeFirstOrThrow();
-  const ticket = { id: inserted.id };
-  const commentId = Number(inserted.comment_id);
+  const { comment_id: insertedCommentId, ...ticket } = inserted;
+  const commentId = Number(insertedCommentId);
   await attachUploads(tx, account.id, ticket.id, commentId, comment.uploads, actor?.id ?? null);
 
   // The requester is never their own CC.
-  if (await applyPeople(tx, account, actor, ticket.id, 'email_cc', input.emailCcs, options.via)) {
+  const ccsChanged = await applyPeople(tx, account, actor, ticket.id, 'email_cc', input.emailCcs, options.via);
+  if (ccsChanged) {
     await tx.deleteFrom('ticket_collaborators').where('account_id', '=', account.id).where('ticket_id', '=', ticket.id).where('kind', '=', 'email_cc').where('user_id', '=', requesterId).execute();
   }
-  await applyPeople(tx, account, actor, ticket.id, 'follower', input.followers, options.via);
+  const followersChanged = await applyPeople(tx, account, actor, ticket.id, 'follower', input.followers, options.via);
 
-  return { ticketId: ticket.id, commentId, requesterCreated };
+  const view: TicketView | undefined = ccsChanged || followersChanged ? undefined : { ...ticket, description: bodies.body, email_cc_ids: [], follower_ids: [], visible: true };
+  return { ticketId: ticket.id, commentId, requesterCreated, ...(view ? { ticket: view } : {}) };
 }

@@ -85,7 +85,7 @@ export async function requestsRoutes(app: App, { database }: Services): Promise<
       const created = await submitRequest(tx, request.ctx.account, actor, input);
       // From a suspended user: it waits in the suspended tickets queue (201 with suspended_ticket).
       if ('suspendedTicketId' in created) return { suspended: await showSuspendedTicket(tx, request.ctx.account.id, created.suspendedTicketId, baseUrl(request), actor && isStaff(actor) ? 'staff' : 'submitter') };
-      return { ticket: await findTicket(tx, request.ctx.account.id, created.ticketId, null) };
+      return { ticket: created.ticket ?? (await findTicket(tx, request.ctx.account.id, created.ticketId, null)) };
     });
     if (result.suspended) {
       reply.code(201);

@@ -134,7 +134,7 @@ export async function ticketsRoutes(app: App, { database, jobs }: Services): Pro
     const result = await db.transaction().execute(async (tx) => {
       const created = await createTicket(tx, request.ctx.account, actor, input, { channel: 'api', via: 'ticket' });
       if ('suspendedTicketId' in created) return { suspended: await showSuspendedTicket(tx, request.ctx.account.id, created.suspendedTicketId, baseUrl(request)) };
-      return { ticket: await findTicket(tx, request.ctx.account.id, created.ticketId, null), commentId: created.commentId };
+      return { ticket: created.ticket ?? (await findTicket(tx, request.ctx.account.id, created.ticketId, null)), commentId: created.commentId };
     });
     if (result.suspended) {
       reply.code(201).header('Location', `${baseUrl(request)}/api/v2/suspended_tickets/${result.suspended.suspended_ticket.id}.json`);

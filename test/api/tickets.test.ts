@@ -62,6 +62,8 @@ describe('POST /api/v2/tickets', () => {
       collaborator_ids: [],
     });
     expect(response.json().audit.events[0].type).toBe('Comment');
+    // Built from the insert, the created ticket reads exactly as a later show does.
+    expect((await t.request('GET', `/api/v2/tickets/${created.id}`)).json().ticket).toEqual(created);
     const comments = (await t.request('GET', `/api/v2/tickets/${created.id}/comments`)).json().comments;
     expect(comments).toHaveLength(1);
     expect(comments[0]).toMatchObject({ body: 'First words', plain_body: 'First words', public: true, author_id: t.owner.id, type: 'Comment' });
