@@ -48,6 +48,9 @@ interface Outcome {
 /** Another run committed this batch first (a run presumed dead was only slow): this one stops. */
 class Superseded extends Error {}
 
+/** A statement failed in a row applied without its own savepoint: the batch is redone, every row with one. */
+class RedoCarefully extends Error {}
+
 /**
  * One slice of an import: reads the stored file from the checkpoint, and commits each batch of
  * rows in one transaction together with the report rows, the checkpoint and the job's progress
@@ -94,6 +97,15 @@ export async function runImportSlice(db: Db, context: ImportContext, jobId: stri
 }
 
 async function commitBatch(db: Db, context: ImportContext, state: ImportRow, lines: Line[], beforeCommit: () => void | Promise<void>): Promise<ImportRow> {
+  try {
+    return await commitBatchOnce(db, context, state, lines, beforeCommit, false);
+  } catch (error) {
+    if (!(error instanceof RedoCarefully)) throw error;
+    return commitBatchOnce(db, context, state, lines, beforeCommit, true);
+  }
+}
+
+async function commitBatchOnce(db: Db, context: ImportContext, state: ImportRow, lines: Line[], beforeCommit: () => void | Promise<void>, careful: boolean): Promise<ImportRow> {
   const first = lines[0];
   const last = lines[lines.length - 1];
   if (!first || !last) return state;
@@ -104,7 +116,7 @@ async function commitBatch(db: Db, context: ImportContext, state: ImportRow, lin
 
     // Rows whose cells are all empty (spreadsheets leave them at the end) are not rows to import.
     const filled = lines.filter((line) => line.cells.some((cell) => cell.trim() !== ''));
-    const { outcomes, keys } = await applyRows(tx, context, state, filled);
+    const { outcomes, keys } = await applyRows(tx, context, state, filled, careful);
 
     if (outcomes.length > 0) {
       await t.insertInto('import_rows').values(outcomes.map((o) => ({ account_id: state.account_id, import_id: state.id, row_number: o.row, status: o.status, user_id: o.user_id, error: o.error, columns: o.columns, description: o.description }))).execute();
@@ -151,7 +163,7 @@ interface Prepared {
  * is rejected, so no row's outcome depends on another row's effect — which is what lets a dry
  * run, whose batches each roll back, report exactly what the real run does.
  */
-async function applyRows(tx: Executor, context: ImportContext, state: ImportRow, lines: Line[]): Promise<{ outcomes: Outcome[]; keys: Array<[string, number]> }> {
+async function applyRows(tx: Executor, context: ImportContext, state: ImportRow, lines: Line[], careful: boolean): Promise<{ outcomes: Outcome[]; keys: Array<[string, number]> }> {
   const accountId = context.account.id;
   const outcomes = new Map<number, Outcome>();
   const reject = (row: number, rejection: Rejection): void => {
@@ -226,15 +238,22 @@ async function applyRows(tx: Executor, context: ImportContext, state: ImportRow,
 
   if (state.dry_run) await sql`SAVEPOINT import_dry_run`.execute(tx);
   for (const p of independent) {
-    await sql`SAVEPOINT import_row`.execute(tx);
+    // A savepoint per row costs a subtransaction, and past 64 of them in one transaction every
+    // visibility check in PostgreSQL slows down (the subtransaction cache overflows): the usual
+    // row — a new user with no organization — goes without. Its only write is createUser's one
+    // statement and every refusal comes before it, so a refusal leaves nothing behind; a failed
+    // statement (a race for the same email) has the batch redone with a savepoint on every row.
+    const guarded = careful || p.match !== undefined || p.input.organization !== undefined;
+    if (guarded) await sql`SAVEPOINT import_row`.execute(tx);
     try {
       const outcome = await applyRow(tx, context, state, p);
-      await sql`RELEASE SAVEPOINT import_row`.execute(tx);
+      if (guarded) await sql`RELEASE SAVEPOINT import_row`.execute(tx);
       outcomes.set(p.line.row, outcome);
     } catch (error) {
+      if (!guarded && !(error instanceof AppError)) throw new RedoCarefully();
       const appError = toAppError(error);
       if (!appError) throw error; // infrastructure trouble: the batch rolls back and the job retries it
-      await sql`ROLLBACK TO SAVEPOINT import_row`.execute(tx);
+      if (guarded) await sql`ROLLBACK TO SAVEPOINT import_row`.execute(tx);
       reject(p.line.row, rejectionOf(appError.code, appError.details, appError.description));
     }
   }
