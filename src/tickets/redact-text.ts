@@ -7,10 +7,17 @@ export const REDACTION_MARK = '▇';
 
 const mask = (text: string): string => REDACTION_MARK.repeat([...text].length);
 
-/** Every occurrence of `text` in a plain string, masked. */
+const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * Every occurrence of `text` in a plain string, masked. A run of whitespace in `text` matches any
+ * run of whitespace — a name or a postal address broken over two lines is still the same datum,
+ * and a copy left behind because of a line break would defeat the redaction.
+ */
 export function redactPlain(source: string, text: string): string {
   if (text === '') return source;
-  return source.split(text).join(mask(text));
+  const pattern = new RegExp(text.split(/\s+/u).map(escapeRegExp).join('\\s+'), 'gu');
+  return source.replace(pattern, (match) => mask(match));
 }
 
 const NAMED: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ' };
@@ -80,6 +87,30 @@ function attributeForms(text: string): string[] {
   return [...new Set([text, escaped, encodeURIComponent(text), encodeURI(text)])].filter((form) => form !== '');
 }
 
+const BREAK_TAG = /^<(?:br\b|\/?(?:p|div|li|h[1-6]|tr|blockquote)\b)/i;
+
+/** A readable character, or a run of whitespace (which matches any other run of whitespace). */
+interface Unit {
+  space: boolean;
+  char: string;
+  /** Source characters the unit covers (none for a line-breaking tag). */
+  positions: number[];
+}
+
+function units(chars: { char: string; position: number | null }[]): Unit[] {
+  const result: Unit[] = [];
+  for (const { char, position } of chars) {
+    const space = /^\s$/u.test(char);
+    const last = result[result.length - 1];
+    if (space && last?.space) {
+      if (position !== null) last.positions.push(position);
+      continue;
+    }
+    result.push({ space, char, positions: position === null ? [] : [position] });
+  }
+  return result;
+}
+
 /** Masks `text` inside a tag's attribute values only: the tag's own syntax stays intact. */
 function redactAttributes(tag: string, text: string): string {
   return tag.replace(/(=\s*)("[^"]*"|'[^']*'|[^\s"'>]+)/g, (_match, equals: string, value: string) => {
@@ -97,20 +128,34 @@ function redactAttributes(tag: string, text: string): string {
 export function redactHtml(html: string, text: string): string {
   if (text === '') return html;
   const parts = segments(html);
-  const target = [...text];
-  // The readable characters of the whole body, in order, across text runs.
-  const readable: SourceChar[] = parts.flatMap((part) => (part.kind === 'text' ? part.chars : []));
+  // The readable characters of the whole body, in order, across text runs; a line-breaking tag
+  // (<br>, a paragraph's edge) reads as whitespace without a source character of its own.
+  const readable: { char: string; position: number | null }[] = [];
+  let count = 0;
+  for (const part of parts) {
+    if (part.kind === 'tag') {
+      if (BREAK_TAG.test(part.source)) readable.push({ char: '\n', position: null });
+      continue;
+    }
+    for (const char of part.chars) readable.push({ char: char.char, position: count++ });
+  }
+  const body = units(readable);
+  const target = units([...text].map((char) => ({ char, position: null })));
   const masked = new Set<number>();
-  for (let index = 0; index + target.length <= readable.length; index += 1) {
+  for (let index = 0; index + target.length <= body.length; index += 1) {
     let matches = true;
     for (let offset = 0; offset < target.length; offset += 1) {
-      if (readable[index + offset]?.char !== target[offset]) {
+      const here = body[index + offset];
+      const wanted = target[offset];
+      if (!here || !wanted || here.space !== wanted.space || (!here.space && here.char !== wanted.char)) {
         matches = false;
         break;
       }
     }
     if (!matches) continue;
-    for (let offset = 0; offset < target.length; offset += 1) masked.add(index + offset);
+    for (let offset = 0; offset < target.length; offset += 1) {
+      for (const position of body[index + offset]?.positions ?? []) masked.add(position);
+    }
     index += target.length - 1;
   }
   let position = 0;

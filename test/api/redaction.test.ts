@@ -31,6 +31,14 @@ describe('redaction of text (unit)', () => {
     expect(redactHtml('<p>a &lt; b</p>', '<')).toBe('<p>a ▇ b</p>');
   });
 
+  it('lets a run of whitespace match any whitespace, line breaks and line-breaking tags included', () => {
+    expect(redactPlain('Ann\nLee lives at 1 Main St,\n  Springfield', 'Ann Lee')).toBe('▇▇▇▇▇▇▇ lives at 1 Main St,\n  Springfield');
+    expect(redactPlain('1 Main St,\n  Springfield', '1 Main St, Springfield')).toBe('▇'.repeat(24));
+    expect(redactHtml('<p>1 Main St,<br>Springfield</p>', '1 Main St,\nSpringfield')).toBe('<p>▇▇▇▇▇▇▇▇▇▇<br>▇▇▇▇▇▇▇▇▇▇▇</p>');
+    expect(redactHtml('<p>Ann</p><p>Lee</p>', 'Ann\n\nLee')).toBe('<p>▇▇▇</p><p>▇▇▇</p>');
+    expect(redactPlain('a\uD800b', '\uD800')).toBe('a▇b');
+  });
+
   it('reads <redact> markup and redact attributes', () => {
     const marked = applyRedactMarkup('<div>My ID is <redact>847564</redact>! <a href="http://x.test/ann" redact><redact>link</redact></a></div>');
     expect(marked.unmarked).toBe('<div>My ID is 847564! <a href="http://x.test/ann">link</a></div>');
@@ -52,6 +60,15 @@ describe('PUT /api/v2/tickets/:ticket_id/comments/:ticket_comment_id/redact', ()
     expect(comment.html_body.split(MASK)).toHaveLength(3);
     // The ticket's description is the first comment: redacted there too.
     expect((await t.request('GET', `/api/v2/tickets/${id}`)).json().ticket.description).toBe(comment.body);
+  });
+
+  it('redacts a string written over several lines from every body', async () => {
+    const address = '12 Rose Lane\nFlat 3\nSpringfield';
+    const { id, commentId } = await createTicket(t, { comment: { body: `Ship to:\n${address}\n\nThanks` } });
+    const response = await t.request('PUT', `/api/v2/tickets/${id}/comments/${commentId}/redact`, { body: { text: address } });
+    expect(response.statusCode, response.body).toBe(200);
+    for (const piece of ['Rose Lane', 'Flat 3', 'Springfield']) expect(await columnsContaining(t, piece), piece).toEqual([]);
+    expect(response.json().comment.plain_body).toBe(`Ship to:\n${'▇'.repeat(address.length)}\n\nThanks`);
   });
 
   it('leaves no copy of the text in any text column of any table, the audit log included', async () => {
