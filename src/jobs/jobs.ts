@@ -198,7 +198,9 @@ export class Jobs {
   async stop(): Promise<void> {
     if (!this.started) return;
     this.started = false;
-    await this.boss.stop({ graceful: true, wait: true, timeout: 10_000 });
+    // Long enough for a running job to finish under load: pg-boss records a job's outcome after
+    // its handler returns, and past the timeout that write could reach an already closed database.
+    await this.boss.stop({ graceful: true, wait: true, timeout: 60_000 });
     await Promise.allSettled([...this.running]);
   }
 
