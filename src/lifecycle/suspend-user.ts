@@ -1,7 +1,8 @@
 import type { Account } from '../db/tables.ts';
 import { errors } from '../http/errors.ts';
 import { authorize, type Actor } from '../policy/policy.ts';
-import type { Executor, UserView } from '../users/users.repository.ts';
+import type { Target } from '../policy/policy.ts';
+import type { Executor } from '../users/users.repository.ts';
 
 /**
  * Why a user is suspended (the right to object, seed 002): a category from a fixed list, and an
@@ -47,7 +48,7 @@ export function parseSuspensionReason(raw: unknown): SuspensionReason {
  * whose credential invalidation locks the user out at once. Agents suspend end users, admins
  * suspend agents too; nobody suspends themselves or the owner.
  */
-export async function changeSuspension(tx: Executor, account: Account, actor: Actor | null, target: UserView, suspend: boolean, rawReason: unknown): Promise<void> {
+export async function changeSuspension(tx: Executor, account: Account, actor: Actor | null, target: Target, suspend: boolean, rawReason: unknown): Promise<void> {
   if (actor) authorize.suspendUser(actor, target);
   if (suspend) {
     const reason = parseSuspensionReason(rawReason);

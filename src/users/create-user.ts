@@ -9,6 +9,7 @@ import { applyUserOrganization, joinByEmails } from '../organizations/user-organ
 import { applyDefaultGroup } from '../groups/manage-groups.ts';
 import type { UserInput } from './user-input.ts';
 import { findUserIdByExternalId, insertUser, type Executor } from './users.repository.ts';
+import { changeSuspension } from '../lifecycle/suspend-user.ts';
 
 export interface CreateOptions {
   /** Bootstrap only: the account owner. */
@@ -65,6 +66,8 @@ export async function createUser(
   await applyUserOrganization(tx, account, actor, id, input.organization);
   if (domainClaimed) await joinByEmails(tx, account, actor, id, identities.filter((identity) => identity.type === 'email').map((identity) => identity.key));
   if (input.defaultGroupId !== undefined) await applyDefaultGroup(tx, account, actor, id, input.defaultGroupId);
+  // A user created suspended needs a reason like any suspension (src/lifecycle/suspend-user.ts).
+  if (input.columns.suspended === true) await changeSuspension(tx, account, actor, { id, role, is_owner: false }, true, input.suspensionReason);
   return id;
 }
 

@@ -55,6 +55,16 @@ describe('Suspension', () => {
     expect((await t.request('GET', '/api/v2/users/me', { as: user })).json().user.id).toBe(user.id);
   });
 
+  it('a user created suspended needs a reason too', async () => {
+    const refused = await t.request('POST', '/api/v2/users', { body: { user: { name: 'Born Suspended', suspended: true } } });
+    expect(refused.statusCode).toBe(422);
+    expect(Object.keys(refused.json().details)).toEqual(['suspension_reason']);
+    const created = await t.request('POST', '/api/v2/users', { body: { user: { name: 'Born Suspended', suspended: true, suspension_reason: 'spam' } } });
+    expect(created.statusCode).toBe(201);
+    expect(created.json().user.suspended).toBe(true);
+    expect((await t.request('GET', `/api/v2/users/${created.json().user.id}/suspensions`)).json().suspensions[0].category).toBe('spam');
+  });
+
   it('agents suspend end users but not agents; admins suspend agents; nobody suspends themselves', async () => {
     const agent = await t.user({ role: 'agent' });
     const other = await t.user({ role: 'agent' });
