@@ -64,7 +64,14 @@ export async function runImportSlice(db: Db, context: ImportContext, jobId: stri
   if (!found || found.status === 'completed' || found.status === 'failed') return 'done';
   const started = Date.now();
   let current: ImportRow = found;
-  if (!current.file_path || !fs.existsSync(current.file_path)) throw new Error('The import file is missing');
+  if (!current.file_path || !fs.existsSync(current.file_path)) {
+    // The file goes before the import is marked ended (finishImport): a run cut off in between finds every row done.
+    if (current.processed >= current.total) {
+      await finishImport(db, current, 'completed');
+      return 'done';
+    }
+    throw new Error('The import file is missing');
+  }
 
   let batch: Line[] = [];
   let row = current.next_row;
@@ -313,8 +320,13 @@ async function changedFields(tx: Executor, accountId: number, user: UserView, p:
   return changes;
 }
 
-/** Ends an import: its status, no more registry, no more file (the file holds personal data). */
+/**
+ * Ends an import: no more file (it holds personal data), then its status and no more registry.
+ * The file is removed first so that a crash in between can never leave it behind unreferenced;
+ * the run that resumes finds every row done and ends the import (runImportSlice).
+ */
 export async function finishImport(db: Db, state: Pick<ImportRow, 'account_id' | 'id' | 'job_id' | 'file_path'>, status: 'completed' | 'failed'): Promise<void> {
+  await removeFile(state.file_path);
   await db.transaction().execute(async (tx) => {
     const t = importDb(tx);
     const ended = await t
@@ -330,7 +342,6 @@ export async function finishImport(db: Db, state: Pick<ImportRow, 'account_id' |
       await tx.updateTable('job_statuses').set({ results: JSON.stringify([summary]), updated_at: new Date() }).where('account_id', '=', state.account_id).where('id', '=', state.job_id).execute();
     }
   });
-  await removeFile(state.file_path);
 }
 
 /** The job failed for good: the import ends as failed and its file is removed. */
