@@ -17,6 +17,7 @@ import { expireUploadsJob } from './tickets/expire-uploads.ts';
 import { lifecycleJobs } from './lifecycle/destroy-users.jobs.ts';
 import { purgeDeletedUsersJob } from './lifecycle/purge-deleted-users.ts';
 import { importJobs } from './imports/imports.jobs.ts';
+import { sweepImportFilesJob } from './imports/sweep-import-files.ts';
 
 export interface Runtime {
   app: App;
@@ -60,6 +61,7 @@ export async function startRuntime(options: StartOptions): Promise<Runtime> {
     for (const definition of ticketJobs) jobs.define(definition as never);
     for (const definition of deletedTicketJobs(storage)) jobs.define(definition as never);
     for (const definition of importJobs(database)) jobs.define(definition);
+    jobs.schedule(sweepImportFilesJob(database, config.dataDir));
     jobs.schedule(autoCloseJob(database));
     for (const definition of lifecycleJobs) jobs.define(definition as never);
     jobs.schedule(expireUploadsJob(database, storage));

@@ -149,3 +149,28 @@ describe('column mapping', () => {
     expect(() => mapHeader(['notes'], [])).toThrow(/name, email or external_id/);
   });
 });
+
+describe('sweepImportFiles', () => {
+  it('deletes uploads no import refers to once they are an hour old, and keeps the rest', async () => {
+    const { sweepImportFiles } = await import('../../src/imports/sweep-import-files.ts');
+    const { importDirectory } = await import('../../src/imports/csv-file.ts');
+    const dir = importDirectory('memory://');
+    fs.mkdirSync(dir, { recursive: true });
+    const orphan = path.join(dir, 'orphan-test.csv');
+    const young = path.join(dir, 'young-test.csv');
+    fs.writeFileSync(orphan, 'name\nAnn\n');
+    fs.writeFileSync(young, 'name\nAnn\n');
+    const old = new Date(Date.now() - 2 * 60 * 60 * 1000);
+    fs.utimesSync(orphan, old, old);
+    const { file } = await recordImport(csvOf(3));
+    fs.copyFileSync(file, path.join(dir, 'referenced.csv'));
+    await importDb(t.runtime.database.db).updateTable('imports').set({ file_path: path.join(dir, 'referenced.csv') }).execute();
+    fs.utimesSync(path.join(dir, 'referenced.csv'), old, old);
+    await sweepImportFiles(t.runtime.database, 'memory://', new Date());
+    expect(fs.existsSync(orphan)).toBe(false);
+    expect(fs.existsSync(young)).toBe(true);
+    expect(fs.existsSync(path.join(dir, 'referenced.csv'))).toBe(true);
+    fs.rmSync(young);
+    fs.rmSync(path.join(dir, 'referenced.csv'));
+  });
+});
