@@ -123,7 +123,7 @@ export function normalizeValue(field: FieldWithOptions, raw: unknown): Normalize
   }
 }
 
-const PATTERN_TIME_LIMIT_MS = 50;
+const PATTERN_TIME_LIMIT_MS = 100;
 const patternContext = vm.createContext({});
 const patternTest = new vm.Script('pattern.test(text)');
 

@@ -227,7 +227,7 @@ describe('user_fields on users', () => {
     const response = await t.request('POST', '/api/v2/users', { body: { user: { name: 'Ann', user_fields: { code: `${'a'.repeat(40)}b` } } } });
     expect(response.statusCode).toBe(422);
     expect(Object.keys(response.json().details)).toEqual(['user_fields.code']);
-    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(Date.now() - started).toBeLessThan(20_000); // unbounded, it would run for hours
     const fine = await t.request('POST', '/api/v2/users', { body: { user: { name: 'Bo', user_fields: { code: 'aaaa' } } } });
     expect(fine.statusCode).toBe(201);
   });
