@@ -96,6 +96,49 @@ interface QueueData {
   jobId: string;
 }
 
+/**
+ * pg-boss's own connection to our pool. pg-boss records a job's outcome without awaiting it
+ * (`complete`/`fail` after the handler returns), so a stop could close the database under such a
+ * write and crash the process with an unhandled rejection. `close` waits for the queries in
+ * flight; a query pg-boss sends after that is parked (never answered, never run): the process is
+ * shutting down, and the job it concerns is still active in pg-boss, to be resumed on the next
+ * start like any job cut off by a crash.
+ */
+class BossConnection {
+  private readonly inFlight = new Set<Promise<unknown>>();
+  private closed = false;
+
+  constructor(private readonly executor: Executor) {}
+
+  readonly db: PgBoss.Db = {
+    executeSql: async (text: string, values: unknown[] = []) => {
+      if (this.closed) return new Promise<never>(() => undefined);
+      const query = this.executor.executeQuery(CompiledQuery.raw(text, values));
+      this.inFlight.add(query);
+      try {
+        return { rows: (await query).rows as unknown[] as never[] };
+      } finally {
+        this.inFlight.delete(query);
+      }
+    },
+  };
+
+  open(): void {
+    this.closed = false;
+  }
+
+  /** Waits until pg-boss has no query in flight, then parks any later one. */
+  async close(settle: () => Promise<void>): Promise<void> {
+    do {
+      await settle();
+      // Let pg-boss's post-handler bookkeeping start before looking for it.
+      await new Promise((resolve) => setImmediate(resolve));
+      await Promise.allSettled([...this.inFlight]);
+    } while (this.inFlight.size > 0);
+    this.closed = true;
+  }
+}
+
 /** pg-boss talks to the database through our pool (PGlite has one connection) or a transaction. */
 function bossDb(executor: Executor): PgBoss.Db {
   return {
@@ -125,13 +168,15 @@ export class Jobs {
   private workerId: string | undefined;
   private started = false;
   private readonly running = new Set<Promise<unknown>>();
+  private readonly connection: BossConnection;
 
   constructor(
     private readonly database: Database,
     private readonly options: JobsOptions,
   ) {
+    this.connection = new BossConnection(database.db);
     this.boss = new PgBoss({
-      db: bossDb(database.db),
+      db: this.connection.db,
       schema: options.schema ?? 'pgboss',
       // Maintenance every few minutes is plenty; the default (every ~2 min with 2 s jitter) is fine for PostgreSQL.
       superviseIntervalSeconds: 60,
@@ -150,6 +195,7 @@ export class Jobs {
   }
 
   async start(): Promise<void> {
+    this.connection.open();
     await this.boss.start();
     await this.boss.createQueue(DEAD_LETTER);
     // Retries cover transient failures (database restarts); the dead-letter queue makes a job that
@@ -201,7 +247,9 @@ export class Jobs {
     // Long enough for a running job to finish under load: pg-boss records a job's outcome after
     // its handler returns, and past the timeout that write could reach an already closed database.
     await this.boss.stop({ graceful: true, wait: true, timeout: 60_000 });
-    await Promise.allSettled([...this.running]);
+    await this.connection.close(async () => {
+      while (this.running.size > 0) await Promise.allSettled([...this.running]);
+    });
   }
 
   private async track<T>(promise: Promise<T>): Promise<T> {
