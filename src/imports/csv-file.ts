@@ -135,6 +135,10 @@ export async function* readRecords(file: string, start: number, delimiter: strin
     parse({
       delimiter,
       bom: start === 0,
+      // Fixed rather than discovered: csv-parse learns the line ending from the first one it meets,
+      // and a read resumed at a record boundary may meet another one first (a blank `\r\n` line
+      // in a `\n` file), which would split the same bytes into other records.
+      record_delimiter: ['\r\n', '\n', '\r'],
       info: true,
       relax_column_count: true,
       skip_empty_lines: true,

@@ -56,7 +56,8 @@ describe('POST /api/v2/imports/users under fuzzing', () => {
         expect(shown.progress).toBe(shown.total);
         expect(shown.created + shown.updated + shown.unchanged + shown.rejected).toBe(shown.total);
       }),
-      { numRuns: 25 },
+      // A blank CRLF line in an LF file once made the resumed read count rows differently.
+      { numRuns: 25, examples: [['external_id,restriction\n\r\n\n#\n#', false, false]] },
     );
   });
 
