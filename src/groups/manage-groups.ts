@@ -5,7 +5,7 @@ import { errors, type ErrorDetails } from '../http/errors.ts';
 import { authorize, type Actor } from '../policy/policy.ts';
 import type { Executor } from '../users/users.repository.ts';
 import { findMembership } from './groups.repository.ts';
-import { BLANK_NAME, nameValue } from '../http/input-values.ts';
+import { BLANK_NAME, descriptionValue, nameValue } from '../http/input-values.ts';
 
 interface GroupInput {
   name?: string;
@@ -25,9 +25,9 @@ function parseGroupInput(raw: unknown, mode: 'create' | 'update'): GroupInput {
   else if (name) details.name = [name];
   if (input.description !== undefined) {
     result.fields.push('description');
-    if (input.description === null) result.description = '';
-    else if (typeof input.description === 'string' && input.description.length <= 65_535) result.description = input.description.trim();
-    else details.description = [{ error: 'InvalidValue', description: 'Description must be text of at most 65535 characters' }];
+    const description = descriptionValue(input.description);
+    if (typeof description === 'string') result.description = description;
+    else details.description = [description];
   }
   if (input.is_public !== undefined) {
     result.fields.push('is_public');

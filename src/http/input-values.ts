@@ -14,3 +14,10 @@ export function nameValue(value: unknown): string | Invalid {
   if (name.length > 255) return { error: 'InvalidValue', description: 'Name is too long (maximum is 255 characters)' };
   return name;
 }
+
+/** A free-text description (groups, custom roles): null clears it; text up to 65,535 characters, trimmed. */
+export function descriptionValue(value: unknown): string | Invalid {
+  if (value === null) return '';
+  if (typeof value === 'string' && value.length <= 65_535) return value.trim();
+  return { error: 'InvalidValue', description: 'Description must be text of at most 65535 characters' };
+}

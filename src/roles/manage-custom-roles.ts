@@ -5,7 +5,7 @@ import { errors, type ErrorDetails } from '../http/errors.ts';
 import type { Actor } from '../policy/policy.ts';
 import type { Executor } from '../users/users.repository.ts';
 import { parseConfiguration } from './permissions.ts';
-import { BLANK_NAME, nameValue } from '../http/input-values.ts';
+import { BLANK_NAME, descriptionValue, nameValue } from '../http/input-values.ts';
 
 interface RoleInput {
   name?: string;
@@ -26,9 +26,9 @@ function parseRoleInput(raw: unknown, mode: 'create' | 'update'): RoleInput {
   else if (name) details.name = [name];
   if (input.description !== undefined) {
     result.fields.push('description');
-    if (input.description === null) result.description = '';
-    else if (typeof input.description === 'string' && input.description.length <= 65_535) result.description = input.description.trim();
-    else details.description = [{ error: 'InvalidValue', description: 'Description must be text of at most 65535 characters' }];
+    const description = descriptionValue(input.description);
+    if (typeof description === 'string') result.description = description;
+    else details.description = [description];
   }
   if (input.configuration !== undefined) {
     result.fields.push('configuration');
