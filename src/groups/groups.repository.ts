@@ -76,3 +76,15 @@ export async function findMembership(db: Executor, accountId: number, id: number
 export async function listUserMemberships(db: Executor, accountId: number, userId: number): Promise<GroupMembershipRow[]> {
   return db.selectFrom('group_memberships').selectAll().where('account_id', '=', accountId).where('user_id', '=', userId).orderBy('id').execute();
 }
+
+/** A group of the account that is not deleted: the only kind a ticket, organization or member may name. */
+export async function liveGroupExists(db: Executor, accountId: number, groupId: number): Promise<boolean> {
+  const row = await db
+    .selectFrom('groups')
+    .select('id')
+    .where('account_id', '=', accountId)
+    .where('id', '=', groupId)
+    .where('deleted_at', 'is', null)
+    .executeTakeFirst();
+  return row !== undefined;
+}

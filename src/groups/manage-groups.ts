@@ -4,7 +4,7 @@ import { audit } from '../audit/audit.ts';
 import { errors, type ErrorDetails } from '../http/errors.ts';
 import { authorize, type Actor } from '../policy/policy.ts';
 import type { Executor } from '../users/users.repository.ts';
-import { findMembership } from './groups.repository.ts';
+import { findMembership, liveGroupExists } from './groups.repository.ts';
 import { BLANK_NAME, descriptionValue, nameValue } from '../http/input-values.ts';
 
 interface GroupInput {
@@ -139,8 +139,7 @@ export async function createMembership(tx: Executor, account: Account, actor: Ac
     throw errors.field('user_id', 'InvalidValue', 'User does not exist');
   }
   if (user.role === 'end-user' || !user.active) throw errors.field('user_id', 'InvalidValue', 'Only agents and admins can be members of a group');
-  const group = await tx.selectFrom('groups').select('id').where('account_id', '=', account.id).where('id', '=', groupId).where('deleted_at', 'is', null).executeTakeFirst();
-  if (!group) throw errors.field('group_id', 'InvalidValue', 'Group does not exist');
+  if (!(await liveGroupExists(tx, account.id, groupId))) throw errors.field('group_id', 'InvalidValue', 'Group does not exist');
   const existing = await tx.selectFrom('group_memberships').select('id').where('account_id', '=', account.id).where('user_id', '=', userId).where('group_id', '=', groupId).executeTakeFirst();
   if (existing) throw errors.field('user_id', 'DuplicateValue', 'User is already a member of this group');
 
@@ -180,8 +179,7 @@ export async function applyDefaultGroup(tx: Executor, account: Account, actor: A
   if (groupId === user.default_group_id) return;
   if (groupId === null) throw errors.field('default_group_id', 'InvalidValue', 'An agent in a group always has a default group; choose another one');
   if (user.role === 'end-user') throw errors.field('default_group_id', 'InvalidValue', 'Only agents and admins belong to groups');
-  const group = await tx.selectFrom('groups').select('id').where('account_id', '=', account.id).where('id', '=', groupId).where('deleted_at', 'is', null).executeTakeFirst();
-  if (!group) throw errors.field('default_group_id', 'InvalidValue', 'Default group does not exist');
+  if (!(await liveGroupExists(tx, account.id, groupId))) throw errors.field('default_group_id', 'InvalidValue', 'Default group does not exist');
   const membership = await tx.selectFrom('group_memberships').select('id').where('account_id', '=', account.id).where('user_id', '=', userId).where('group_id', '=', groupId).executeTakeFirst();
   if (membership) {
     if (actor) authorize.setDefaultGroup(actor, userId);

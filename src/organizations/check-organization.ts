@@ -3,7 +3,8 @@ import { validateFieldValues, type FieldValue } from '../custom-fields/validate-
 import { errors, type ErrorDetails } from '../http/errors.ts';
 import type { Executor } from '../users/users.repository.ts';
 import type { OrganizationInput } from './organization-input.ts';
-import { findOrganizationByExternalId, findOrganizationByName, liveGroupExists } from './organizations.repository.ts';
+import { liveGroupExists } from '../groups/groups.repository.ts';
+import { findOrganizationByExternalId, findOrganizationByName } from './organizations.repository.ts';
 
 /**
  * What a create or update must check against the database: a name and an external id no other

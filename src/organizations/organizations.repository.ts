@@ -62,17 +62,6 @@ export async function activeOrganizationFieldKeys(db: Executor, accountId: numbe
   return rows.map((row) => row.key);
 }
 
-export async function liveGroupExists(db: Executor, accountId: number, groupId: number): Promise<boolean> {
-  const row = await db
-    .selectFrom('groups')
-    .select('id')
-    .where('account_id', '=', accountId)
-    .where('id', '=', groupId)
-    .where('deleted_at', 'is', null)
-    .executeTakeFirst();
-  return row !== undefined;
-}
-
 export async function countMembers(db: Executor, accountId: number, organizationId: number): Promise<number> {
   const row = await db
     .selectFrom('organization_memberships')

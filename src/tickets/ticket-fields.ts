@@ -3,6 +3,7 @@ import { errors } from '../http/errors.ts';
 import type { Executor } from '../users/users.repository.ts';
 import { findPersonByEmail, findPersonById } from './find-or-create-person.ts';
 import type { TicketInput } from './ticket-input.ts';
+import { liveGroupExists } from '../groups/groups.repository.ts';
 
 /** The assignee a ticket names: a live agent or admin of the account. */
 export async function checkAssignee(tx: Executor, account: Account, assignee: NonNullable<TicketInput['assignee']>): Promise<number> {
@@ -15,8 +16,7 @@ export async function checkAssignee(tx: Executor, account: Account, assignee: No
 
 /** A live group of the account. */
 export async function checkGroup(tx: Executor, account: Account, groupId: number): Promise<void> {
-  const group = await tx.selectFrom('groups').select('id').where('account_id', '=', account.id).where('id', '=', groupId).where('deleted_at', 'is', null).executeTakeFirst();
-  if (!group) throw errors.field('group_id', 'InvalidValue', 'There is no such group');
+  if (!(await liveGroupExists(tx, account.id, groupId))) throw errors.field('group_id', 'InvalidValue', 'There is no such group');
 }
 
 /** Zendesk: an assignee must belong to the ticket's group. */

@@ -2,7 +2,7 @@ import type { Account, TicketStatus, TicketsTable } from '../db/tables.ts';
 import type { Updateable } from 'kysely';
 import { audit } from '../audit/audit.ts';
 import { errors } from '../http/errors.ts';
-import { authorizeTickets, isStaff, type Actor } from '../policy/policy.ts';
+import { authorizeTickets, isStaff } from '../policy/policy.ts';
 import type { Executor } from '../users/users.repository.ts';
 import { addComment } from './add-comment.ts';
 import { closedStatusRefused } from './create-ticket.ts';
