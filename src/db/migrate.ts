@@ -7,6 +7,7 @@ import * as searchIndexes from './migrations/20261122030000_search_indexes.ts';
 import * as tickets from './migrations/20261122040000_tickets.ts';
 import * as lifecycle from './migrations/20261122060000_lifecycle.ts';
 import * as imports from './migrations/20261122070000_imports.ts';
+import * as mailPrivacy from './migrations/20261122080000_mail_privacy.ts';
 
 // Listed explicitly (not read from disk) so the same code runs under tsx, bundlers and tests.
 const migrations: Record<string, Migration> = {
@@ -17,6 +18,7 @@ const migrations: Record<string, Migration> = {
   '20261122040000_tickets': tickets,
   '20261122060000_lifecycle': lifecycle,
   '20261122070000_imports': imports,
+  '20261122080000_mail_privacy': mailPrivacy,
 };
 
 class StaticProvider implements MigrationProvider {

@@ -26,6 +26,8 @@ export interface AccountsTable {
   subdomain: string;
   name: string;
   settings: Json<AccountSettings>;
+  /** Random key for identifier hashes (erasure receipts, suppression); set on first use. */
+  identifier_salt: string | null;
   created_at: Generated<Date>;
   updated_at: Generated<Date>;
 }
@@ -384,6 +386,103 @@ export interface UserMergesTable {
   undone_at: NullableTimestamp;
 }
 
+export const outboxStatuses = ['queued', 'sent', 'failed', 'suppressed'] as const;
+export type OutboxStatus = (typeof outboxStatuses)[number];
+
+/** An outbound message (GET /api/v2/outbox); jobs carry its id only. */
+export interface OutboxMessagesTable {
+  account_id: number;
+  id: Generated<number>;
+  user_id: number | null;
+  identity_id: number | null;
+  recipient: string;
+  template: string;
+  locale: string;
+  status: ColumnType<OutboxStatus, OutboxStatus | undefined, OutboxStatus>;
+  suppression_reason: string | null;
+  subject: string;
+  text_body: string;
+  html_body: string;
+  attempts: Generated<number>;
+  last_error: string | null;
+  message_id: string | null;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+  sent_at: NullableTimestamp;
+}
+
+export type UserTokenPurpose = 'set_password' | 'verify_identity' | 'reset_password';
+
+/** A one-time link's token, hashed. */
+export interface UserTokensTable {
+  account_id: number;
+  id: Generated<number>;
+  user_id: number;
+  identity_id: number | null;
+  purpose: UserTokenPurpose;
+  token_hash: string;
+  expires_at: Date;
+  used_at: NullableTimestamp;
+  created_at: Generated<Date>;
+}
+
+/** Message-IDs of a ticket's mail, for threading replies. */
+export interface TicketMailMessagesTable {
+  account_id: number;
+  message_id: string;
+  ticket_id: number;
+  comment_id: number | null;
+  created_at: Generated<Date>;
+}
+
+export type DataExportKind = 'personal_data' | 'users';
+export type DataExportStatus = 'queued' | 'working' | 'completed' | 'failed' | 'expired' | 'deleted';
+
+/** A personal-data or users export file (DATA_DIR/exports) and its job. */
+export interface DataExportsTable {
+  account_id: number;
+  id: Generated<number>;
+  kind: DataExportKind;
+  subject_user_id: number | null;
+  requested_by: number | null;
+  job_id: string | null;
+  status: ColumnType<DataExportStatus, DataExportStatus | undefined, DataExportStatus>;
+  options: Json<Record<string, unknown>>;
+  storage_key: string | null;
+  size: number | null;
+  record_count: number | null;
+  created_at: Generated<Date>;
+  completed_at: NullableTimestamp;
+  expires_at: NullableTimestamp;
+}
+
+export type ErasureStatus = 'queued' | 'working' | 'completed' | 'failed';
+
+/** A forget-user request, its progress and its receipt. */
+export interface ErasureRequestsTable {
+  account_id: number;
+  id: Generated<number>;
+  user_id: number;
+  actor_id: number | null;
+  job_id: string | null;
+  status: ColumnType<ErasureStatus, ErasureStatus | undefined, ErasureStatus>;
+  options: Json<Record<string, unknown>>;
+  step: string | null;
+  counts: Json<Record<string, number>>;
+  identifier_hashes: ColumnType<string[], string[] | undefined, string[]>;
+  created_at: Generated<Date>;
+  started_at: NullableTimestamp;
+  completed_at: NullableTimestamp;
+}
+
+/** A forgotten identifier's keyed hash (suppression). */
+export interface SuppressedIdentifiersTable {
+  account_id: number;
+  identifier_hash: string;
+  erasure_id: number | null;
+  created_at: Generated<Date>;
+}
+
 export interface DB {
   accounts: AccountsTable;
   users: UsersTable;
@@ -409,6 +508,12 @@ export interface DB {
   user_suspensions: UserSuspensionsTable;
   user_deletions: UserDeletionsTable;
   user_merges: UserMergesTable;
+  outbox_messages: OutboxMessagesTable;
+  user_tokens: UserTokensTable;
+  ticket_mail_messages: TicketMailMessagesTable;
+  data_exports: DataExportsTable;
+  erasure_requests: ErasureRequestsTable;
+  suppressed_identifiers: SuppressedIdentifiersTable;
 }
 
 export type Account = Selectable<AccountsTable>;
