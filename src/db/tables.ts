@@ -28,6 +28,8 @@ export interface AccountsTable {
   settings: Json<AccountSettings>;
   /** Random key for identifier hashes (erasure receipts, suppression); set on first use. */
   identifier_salt: string | null;
+  /** Random key for the ticket tokens in inbound reply addresses (src/mail/inbound); set on first use. */
+  inbound_mail_key: string | null;
   created_at: Generated<Date>;
   updated_at: Generated<Date>;
 }
