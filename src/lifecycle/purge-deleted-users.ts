@@ -6,6 +6,7 @@ import { errors } from '../http/errors.ts';
 import type { ScheduledJobDefinition } from '../jobs/jobs.ts';
 import { authorize, type Actor } from '../policy/policy.ts';
 import type { Executor } from '../users/users.repository.ts';
+import { removeExportsHolding } from '../privacy/exports/remove-exports.ts';
 import { findDeletion } from './lifecycle.repository.ts';
 import { DAY_MS, lifecycleSettings } from './lifecycle-settings.ts';
 
@@ -71,6 +72,8 @@ export async function purgeUser(tx: Executor, accountId: number, actorId: number
     .where('account_id', '=', accountId)
     .where('id', '=', userId)
     .execute();
+  // Export files that hold the person become unreadable at this commit (remove-exports.ts).
+  await removeExportsHolding(tx, accountId, userId);
   await tx.updateTable('user_deletions').set({ stash: null, purged_at: now }).where('account_id', '=', accountId).where('user_id', '=', userId).execute();
   await audit(tx, { accountId, actorId, action: 'user.purge', targetType: 'user', targetId: userId, changedFields: ['identities', 'name', 'personal_data'] });
 }
