@@ -18,6 +18,8 @@ import { lifecycleJobs } from './lifecycle/destroy-users.jobs.ts';
 import { purgeDeletedUsersJob } from './lifecycle/purge-deleted-users.ts';
 import { importJobs } from './imports/imports.jobs.ts';
 import { sweepImportFilesJob } from './imports/sweep-import-files.ts';
+import { exportJobs, sweepExportFilesJob } from './privacy/exports/data-exports.ts';
+import { exportFilesFor } from './privacy/exports/export-files.ts';
 
 export interface Runtime {
   app: App;
@@ -62,6 +64,9 @@ export async function startRuntime(options: StartOptions): Promise<Runtime> {
     for (const definition of deletedTicketJobs(storage)) jobs.define(definition as never);
     for (const definition of importJobs(database)) jobs.define(definition);
     jobs.schedule(sweepImportFilesJob(database, config.dataDir));
+    // Personal-data and users exports; their files share one instance with the routes (exportFilesFor).
+    for (const definition of exportJobs(database, exportFilesFor(database, config.dataDir))) jobs.define(definition);
+    jobs.schedule(sweepExportFilesJob(database, exportFilesFor(database, config.dataDir)));
     jobs.schedule(autoCloseJob(database));
     for (const definition of lifecycleJobs) jobs.define(definition as never);
     jobs.schedule(expireUploadsJob(database, storage));

@@ -458,3 +458,26 @@ export const authorizeImports = {
     allow(isAdmin(actor), 'Only admins can see imports');
   },
 };
+
+// Data exports
+/**
+ * Personal-data exports (right of access and portability) and the full users export (seed 002
+ * "Exporting user data"), issue 7 items 1–2. Anyone signed in may export their own data; staff
+ * export someone else's with `export_personal_data` (admins; agents by custom role), agents for
+ * end users only; all users at once is for admins. An export is seen and downloaded by whoever
+ * asked for it, the person it is about, and admins.
+ */
+export const authorizeExports = {
+  personalData(actor: Actor, subject: Target): void {
+    if (actor.id === subject.id) return;
+    need(actor, 'export_personal_data', actor.permissions.export_personal_data);
+    if (!isAdmin(actor)) allow(subject.role === 'end-user', "Agents export end users' data only; agents' and admins' data is exported by admins");
+  },
+  allUsers(actor: Actor): void {
+    allow(isAdmin(actor), 'Only admins can export all users');
+  },
+  viewExport(actor: Actor, exported: { kind: string; subject_user_id: number | null; requested_by: number | null }): void {
+    if (isAdmin(actor) || exported.requested_by === actor.id) return;
+    allow(exported.kind === 'personal_data' && exported.subject_user_id === actor.id, 'Only the person who asked for an export, the person it is about and admins can see it');
+  },
+};

@@ -30,6 +30,11 @@ const STORAGE_KEY = /^[0-9a-f]{64}$/;
 const FILE_NAME = /^[0-9a-f]{64}$/;
 /** A temporary file a crashed writer left behind is removed once it is this old. */
 const TEMP_GRACE_MS = 60 * 60 * 1000;
+/**
+ * A finished part is left alone this long: a job may have claimed its key after the sweep read
+ * the live keys. Its bytes are unreadable anyway once no row holds the key.
+ */
+const PART_GRACE_MS = 10 * 60 * 1000;
 
 export function newStorageKey(): string {
   return crypto.randomBytes(32).toString('hex');
@@ -133,9 +138,9 @@ export class ExportFiles {
   }
 
   /**
-   * Unlinks every file whose name is not in `live` (the part names of live exports). Temporary
-   * files are left alone for an hour (a writer may still be at work); a finished part no live row
-   * refers to is unreadable already (its key is gone) and goes at once. Returns the count removed.
+   * Unlinks every file whose name is not in `live` (the part names of live exports) once it is
+   * ten minutes old (an hour for a temporary file: a writer may still be at work). A part no live
+   * row refers to is unreadable already — its key is gone. Returns the count removed.
    */
   async removeAllBut(live: Set<string>, now: Date): Promise<number> {
     let names: string[];
@@ -148,10 +153,9 @@ export class ExportFiles {
     for (const name of names) {
       if (live.has(name)) continue;
       const file = this.file(name);
-      if (!FILE_NAME.test(name)) {
-        const stat = await fs.promises.stat(file).catch(() => undefined);
-        if (!stat?.isFile() || now.getTime() - stat.mtimeMs < TEMP_GRACE_MS) continue;
-      }
+      const stat = await fs.promises.stat(file).catch(() => undefined);
+      const grace = FILE_NAME.test(name) ? PART_GRACE_MS : TEMP_GRACE_MS;
+      if (!stat?.isFile() || now.getTime() - stat.mtimeMs < grace) continue;
       await fs.promises.rm(file, { force: true });
       removed += 1;
     }
@@ -179,10 +183,21 @@ export class ExportFiles {
   }
 }
 
-/** DATA_DIR/exports; with the in-memory database (tests) a fresh temporary directory. */
-export function createExportFiles(dataDir: string): ExportFiles {
-  const root = dataDir.startsWith('memory://')
-    ? path.join(os.tmpdir(), `roster-exports-${process.pid}-${crypto.randomBytes(4).toString('hex')}`)
-    : path.join(dataDir, 'exports');
-  return new ExportFiles(root);
+const instances = new WeakMap<object, ExportFiles>();
+
+/**
+ * The export files of one running service: DATA_DIR/exports, or with the in-memory database
+ * (tests) a fresh temporary directory. One instance per database handle, so the routes and the
+ * jobs of a runtime share it (and its link key) without another field on the shared services.
+ */
+export function exportFilesFor(database: object, dataDir: string): ExportFiles {
+  let files = instances.get(database);
+  if (!files) {
+    const root = dataDir.startsWith('memory://')
+      ? path.join(os.tmpdir(), `roster-exports-${process.pid}-${crypto.randomBytes(4).toString('hex')}`)
+      : path.join(dataDir, 'exports');
+    files = new ExportFiles(root);
+    instances.set(database, files);
+  }
+  return files;
 }
