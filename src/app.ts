@@ -43,6 +43,7 @@ import { deletedTicketsRoutes } from './tickets/deleted-tickets.routes.ts';
 import { suspendedTicketsRoutes } from './tickets/suspended-tickets.routes.ts';
 import { lifecycleRoutes } from './lifecycle/lifecycle.routes.ts';
 import { importsRoutes } from './imports/imports.routes.ts';
+import { inboundEmailRoutes } from './mail/inbound/inbound-email.routes.ts';
 import { dataExportsRoutes } from './privacy/exports/exports.routes.ts';
 
 export interface Services {
@@ -186,6 +187,7 @@ export async function buildApp(services: Services & { logger?: boolean | object 
     await suspendedTicketsRoutes(api as App, all);
     await lifecycleRoutes(api as App, all);
     await importsRoutes(api as App, all);
+    await inboundEmailRoutes(api as App, all);
     await dataExportsRoutes(api as App, all);
   });
 

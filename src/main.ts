@@ -8,6 +8,8 @@ import { openDatabase, type Database } from './db/database.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import { closeOnSignals, startRuntime } from './server.ts';
 import { runImportCommand } from './imports/import-command.ts';
+import { loadInboundMailConfig } from './mail/inbound/inbound-config.ts';
+import { serveInboundMail } from './mail/inbound/serve-inbound-mail.ts';
 
 const program = new Command('roster').description('Roster: helpdesk people & privacy service');
 
@@ -31,6 +33,7 @@ program
   .description('run the HTTP API (default)')
   .action(async () => {
     const cfg = config();
+    const inbound = loadInboundMailConfig();
     const runtime = await startRuntime({ config: cfg, logger: true });
     const log = runtime.app.log;
     closeOnSignals(runtime, log);
@@ -39,12 +42,15 @@ program
       email: cfg.ownerEmail,
       password: cfg.ownerPassword,
     });
+    const smtp = await serveInboundMail(runtime, inbound, log);
     await runtime.app.listen({ port: cfg.port, host: cfg.host });
     const shownHost = cfg.host === '0.0.0.0' || cfg.host === '::' ? 'localhost' : cfg.host;
     // PORT=0 asks for any free port: show the one actually bound.
     const address = runtime.app.server.address();
     const url = `http://${shownHost}:${typeof address === 'object' && address ? address.port : cfg.port}`;
     const lines = [`Roster is running at ${url} (API ${url}/api/v2, docs ${url}/api/docs)`];
+    // SMTP_INBOUND_PORT=0 likewise: the port bound is the one to point the MX or forwarder at.
+    lines.push(smtp ? `Inbound mail: SMTP on ${inbound.host === '0.0.0.0' || inbound.host === '::' ? 'localhost' : inbound.host}:${smtp.port} for support@<account>.${inbound.mailDomain} and <account>@${inbound.mailDomain}` : 'Inbound mail: SMTP listener off (SMTP_INBOUND_PORT=off); POST /api/v2/inbound_email still works');
     lines.push(runtime.database.kind === 'pglite' ? `Database: embedded PGlite in ${cfg.dataDir}` : 'Database: PostgreSQL (DATABASE_URL)');
     if (boot.created) {
       // Printed once, on the terminal only (never through the logger): the owner's first credentials.

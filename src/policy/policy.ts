@@ -481,3 +481,20 @@ export const authorizeExports = {
     allow(exported.kind === 'personal_data' && exported.subject_user_id === actor.id, 'Only the person who asked for an export, the person it is about and admins can see it');
   },
 };
+
+// Inbound mail
+/**
+ * Mail to a support address (issue 8 item 4; README "Inbound mail"). The API route hands a raw
+ * message in as if it came by SMTP, creating users and tickets as whoever sent it: admins only.
+ * A reply by mail comments on a ticket only when its sender is a live, unsuspended user who may
+ * see that ticket (the same visibility rule as the API's); anyone else's mail starts a request
+ * of its own, and a suspended sender's becomes a suspended ticket.
+ */
+export const authorizeInboundMail = {
+  receiveByApi(actor: Actor): void {
+    allow(isAdmin(actor), 'Only admins can submit inbound email');
+  },
+  mayReplyByMail(sender: Pick<Actor, 'active' | 'suspended'>, visible: boolean): boolean {
+    return sender.active && !sender.suspended && visible;
+  },
+};

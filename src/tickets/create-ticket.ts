@@ -14,8 +14,8 @@ import type { TicketView } from './tickets.repository.ts';
 import { suspendSubmission } from './suspend-submission.ts';
 
 export interface CreateTicketOptions {
-  /** `api` for POST /tickets, `web` for requests (Zendesk's via.channel). */
-  channel: 'api' | 'web';
+  /** `api` for POST /tickets, `web` for requests, `email` for inbound mail (Zendesk's via.channel). */
+  channel: 'api' | 'web' | 'email';
   via: 'ticket' | 'request';
 }
 

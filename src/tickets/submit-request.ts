@@ -15,8 +15,16 @@ const SUBJECT_FROM_BODY = 80;
  * only what a requester may: subject, the comment (always public), priority, type, due date
  * and CCs; staff-only fields (assignee, group, status, tags, …) are ignored as Zendesk does.
  */
-export async function submitRequest(tx: Executor, account: Account, actor: Actor | null, input: TicketInput): Promise<CreatedTicket | SuspendedSubmission> {
-  authorizeTickets.submitRequest(actor, effectiveSettings(account.settings).anonymous_requests);
+export async function submitRequest(
+  tx: Executor,
+  account: Account,
+  actor: Actor | null,
+  input: TicketInput,
+  options: { channel: 'web' | 'email' } = { channel: 'web' },
+): Promise<CreatedTicket | SuspendedSubmission> {
+  // Mail to the support address is always taken in (src/mail/inbound), as in Zendesk: the
+  // anonymous-requests setting governs the web form and the API only.
+  authorizeTickets.submitRequest(actor, options.channel === 'email' || effectiveSettings(account.settings).anonymous_requests);
   if (actor === null && (!input.requester || 'id' in input.requester)) {
     throw errors.field('requester', 'BlankValue', 'Requester: name and email are required for an anonymous request');
   }
@@ -30,11 +38,13 @@ export async function submitRequest(tx: Executor, account: Account, actor: Actor
     ...(input.priority !== undefined ? { priority: input.priority } : {}),
     ...(input.type !== undefined ? { type: input.type } : {}),
     ...(input.dueAt !== undefined ? { dueAt: input.dueAt } : {}),
+    // The support address a mail came in on (requesters do not choose it on the web form).
+    ...(options.channel === 'email' && input.recipient !== undefined ? { recipient: input.recipient } : {}),
     addTags: [],
     removeTags: [],
     emailCcs: input.emailCcs,
     followers: { add: [], remove: [] },
     fields: input.fields.filter((field) => ['subject', 'comment', 'requester', 'priority', 'type', 'due_at', 'collaborators', 'email_ccs', 'email_cc_ids', 'collaborator_ids'].includes(field)),
   };
-  return createTicket(tx, account, actor, request, { channel: 'web', via: 'request' });
+  return createTicket(tx, account, actor, request, { channel: options.channel, via: 'request' });
 }

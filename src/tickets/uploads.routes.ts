@@ -16,13 +16,13 @@ const tags = ['Attachments'];
 const MAX_UPLOAD_BYTES = 50 * 1024 * 1024;
 
 /** The file name as stored: no path, no control characters, bounded. */
-function cleanFileName(raw: string): string {
+export function cleanFileName(raw: string): string {
   const base = raw.split(/[\\/]/).pop() ?? '';
   const clean = base.replace(/[\u0000-\u001f\u007f]/g, '').trim().slice(0, 255);
   return clean === '' || clean === '.' || clean === '..' ? 'file' : clean;
 }
 
-function contentTypeOf(header: string | undefined): string {
+export function contentTypeOf(header: string | undefined): string {
   const type = (header ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
   // node-zendesk and curl send application/binary for "some file": keep what Zendesk shows then.
   return /^[a-z0-9][a-z0-9!#$&^_.+-]{0,126}\/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}$/.test(type) ? type : 'application/octet-stream';

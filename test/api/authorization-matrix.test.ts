@@ -327,6 +327,9 @@ const ROWS: Row[] = [
   { method: 'DELETE', route: '/api/v2/suspended_tickets/:id', path: async (f) => `/api/v2/suspended_tickets/${await f.fresh.suspendedTicket()}`, expect: [401, 403, 403, 204, 204, 204, 204, 404] },
   { method: 'DELETE', route: '/api/v2/suspended_tickets/destroy_many', path: async (f) => `/api/v2/suspended_tickets/destroy_many?ids=${await f.fresh.suspendedTicket()}`, expect: [401, 403, 403, 204, 204, 204, 204, 404] },
 
+  // Inbound mail: admins hand in raw messages (each cell a fresh Message-ID; the foreign admin's lands in their own account).
+  { method: 'POST', route: '/api/v2/inbound_email', headers: { 'content-type': 'message/rfc822' }, body: (f) => `From: Matrix Mail <${f.fresh.name('mail')}@roster.test>\r\nTo: support@default.localhost\r\nSubject: Matrix\r\nMessage-ID: <${f.fresh.name('mid')}@roster.test>\r\n\r\nHello by mail\r\n`, expect: ADMIN_CREATE },
+
   // CSV imports: admins only (the foreign admin imports into their own account); reports of this account's import.
   { method: 'POST', route: '/api/v2/imports/users', path: () => '/api/v2/imports/users?dry_run=true', headers: { 'content-type': 'text/csv' }, body: (f) => `name,email\nMatrix Import,${f.fresh.name('import')}@roster.test\n`, expect: ADMIN_ONLY },
   { method: 'GET', route: '/api/v2/imports', expect: ADMIN_ONLY },

@@ -105,7 +105,7 @@ describe.runIf(onPostgres)('Credential invalidation across processes (PostgreSQL
   });
 
   it('locks a user out of the other process once this one suspends them', async () => {
-    const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_SCHEMA: schema, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', ROSTER_OWNER_EMAIL: 'owner@roster.test' };
+    const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_SCHEMA: schema, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', ROSTER_OWNER_EMAIL: 'owner@roster.test', SMTP_INBOUND_PORT: 'off' };
     delete env.ROSTER_OWNER_PASSWORD;
     child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve'], { cwd: path.resolve(import.meta.dirname, '../..'), env, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';

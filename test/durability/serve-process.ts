@@ -20,7 +20,7 @@ export function embeddedServer(name: string, ownerEmail: string) {
   const children: ChildProcess[] = [];
 
   async function start(port: number): Promise<Served> {
-    const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', ROSTER_OWNER_EMAIL: ownerEmail };
+    const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', ROSTER_OWNER_EMAIL: ownerEmail, SMTP_INBOUND_PORT: 'off' };
     delete env.DATABASE_URL;
     delete env.ROSTER_OWNER_PASSWORD;
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
