@@ -39,6 +39,8 @@ import { ticketsRoutes } from './tickets/tickets.routes.ts';
 import { requestsRoutes } from './tickets/requests.routes.ts';
 import { uploadsRoutes } from './tickets/uploads.routes.ts';
 import { redactionRoutes } from './tickets/redaction.routes.ts';
+import { redactionSuggestionsRoutes } from './privacy/pii/redaction-suggestions.routes.ts';
+import { auditLogsRoutes } from './audit/audit-logs.routes.ts';
 import { deletedTicketsRoutes } from './tickets/deleted-tickets.routes.ts';
 import { suspendedTicketsRoutes } from './tickets/suspended-tickets.routes.ts';
 import { lifecycleRoutes } from './lifecycle/lifecycle.routes.ts';
@@ -183,6 +185,8 @@ export async function buildApp(services: Services & { logger?: boolean | object 
     await requestsRoutes(api as App, all);
     await uploadsRoutes(api as App, all);
     await redactionRoutes(api as App, all);
+    await redactionSuggestionsRoutes(api as App, all);
+    await auditLogsRoutes(api as App, all);
     await deletedTicketsRoutes(api as App, all);
     await suspendedTicketsRoutes(api as App, all);
     await lifecycleRoutes(api as App, all);

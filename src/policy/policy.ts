@@ -498,3 +498,14 @@ export const authorizeInboundMail = {
     return sender.active && !sender.suspended && visible;
   },
 };
+
+// Audit logs
+/**
+ * The audit log API (issue 7 item 6): admins only, as in Zendesk. Entries hold actions and field
+ * names, never values, but who changed what and when is still the account's business.
+ */
+export const authorizeAuditLogs = {
+  view(actor: Actor): void {
+    allow(isAdmin(actor), 'Only admins can see the audit log');
+  },
+};

@@ -23,13 +23,13 @@ export function redactPlain(source: string, text: string): string {
 const NAMED: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ' };
 
 /** One character of an HTML text run: what it reads as, and where it sits in the source. */
-interface SourceChar {
+export interface SourceChar {
   char: string;
   start: number;
   end: number;
 }
 
-type Segment = { kind: 'tag'; source: string } | { kind: 'text'; chars: SourceChar[]; start: number; source: string };
+export type Segment = { kind: 'tag'; source: string } | { kind: 'text'; chars: SourceChar[]; start: number; source: string };
 
 function decodeEntity(entity: string): string | undefined {
   const name = entity.slice(1, -1).toLowerCase();
@@ -67,7 +67,7 @@ function decodeRun(source: string, offset: number): SourceChar[] {
 }
 
 /** Tags and text runs, in order. A `<` that opens no tag is text, as browsers read it. */
-function segments(html: string): Segment[] {
+export function segments(html: string): Segment[] {
   const result: Segment[] = [];
   const tag = /<\/?[a-z!][^>]*>/gi;
   let last = 0;
@@ -87,7 +87,7 @@ function attributeForms(text: string): string[] {
   return [...new Set([text, escaped, encodeURIComponent(text), encodeURI(text)])].filter((form) => form !== '');
 }
 
-const BREAK_TAG = /^<(?:br\b|\/?(?:p|div|li|h[1-6]|tr|blockquote)\b)/i;
+export const BREAK_TAG = /^<(?:br\b|\/?(?:p|div|li|h[1-6]|tr|blockquote)\b)/i;
 
 /** A readable character, or a run of whitespace (which matches any other run of whitespace). */
 interface Unit {

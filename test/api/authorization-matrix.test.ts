@@ -337,6 +337,12 @@ const ROWS: Row[] = [
   { method: 'GET', route: '/api/v2/imports/:import_id/rows', path: async () => `/api/v2/imports/${await matrixImport()}/rows`, expect: ADMIN_BY_ID },
   { method: 'GET', route: '/api/v2/imports/:import_id/report', path: async () => `/api/v2/imports/${await matrixImport()}/report`, expect: ADMIN_BY_ID },
 
+  // Redaction suggestions (issue 7 item 3): staff who can see the ticket (the restricted agent cannot see f.ticket).
+  { method: 'GET', route: '/api/v2/tickets/:ticket_id/redaction_suggestions', path: (f) => `/api/v2/tickets/${f.ticket}/redaction_suggestions`, expect: TICKET_BY_ID },
+  // Audit log (issue 7 item 6): admins only; the foreign admin lists their own account's log and cannot see this one's entries.
+  { method: 'GET', route: '/api/v2/audit_logs', expect: ADMIN_ONLY },
+  { method: 'GET', route: '/api/v2/audit_logs/:audit_log_id', path: async () => `/api/v2/audit_logs/${await matrixAuditLog()}`, expect: ADMIN_BY_ID },
+
   // User lifecycle (issue 6): soft delete as editing end users plus end_user_deletion and all-ticket access (the
   // restricted agent lacks it); bulk deletes as bulk jobs (refusals are per-user results); merges as editing both
   // users; the Deleted users view needs view_deleted_users, and purge and restore are admins'.
@@ -380,6 +386,13 @@ async function matrixImport(): Promise<number> {
   if (response.statusCode !== 200) throw new Error(`fixture import: ${response.statusCode} ${response.body}`);
   importId = response.json().import.id as number;
   return importId;
+}
+/** The newest audit entry of this account, for the audit log row. */
+async function matrixAuditLog(): Promise<number> {
+  const response = await t.request('GET', '/api/v2/audit_logs?page[size]=1');
+  const id = response.statusCode === 200 ? (response.json().audit_logs[0]?.id as number | undefined) : undefined;
+  if (id === undefined) throw new Error(`fixture audit log: ${response.statusCode} ${response.body}`);
+  return id;
 }
 const ACME_HOST = 'acme.localhost:3000';
 
