@@ -45,6 +45,9 @@ import { deletedTicketsRoutes } from './tickets/deleted-tickets.routes.ts';
 import { suspendedTicketsRoutes } from './tickets/suspended-tickets.routes.ts';
 import { lifecycleRoutes } from './lifecycle/lifecycle.routes.ts';
 import { importsRoutes } from './imports/imports.routes.ts';
+import type { Mail } from './mail/outbox.ts';
+import { outboxRoutes } from './mail/outbox.routes.ts';
+import { accountMailRoutes } from './mail/account-mail.routes.ts';
 import { inboundEmailRoutes } from './mail/inbound/inbound-email.routes.ts';
 import { dataExportsRoutes } from './privacy/exports/exports.routes.ts';
 
@@ -56,6 +59,8 @@ export interface Services {
   credentials: CredentialCache;
   /** Attachment bytes (src/tickets/storage.ts). */
   storage: FileStorage;
+  /** Outbound mail: the outbox and its delivery (src/mail/outbox.ts). */
+  mail: Mail;
 }
 
 export type App = FastifyInstance<
@@ -191,6 +196,8 @@ export async function buildApp(services: Services & { logger?: boolean | object 
     await suspendedTicketsRoutes(api as App, all);
     await lifecycleRoutes(api as App, all);
     await importsRoutes(api as App, all);
+    await outboxRoutes(api as App, all);
+    await accountMailRoutes(api as App, all);
     await inboundEmailRoutes(api as App, all);
     await dataExportsRoutes(api as App, all);
   });

@@ -16,6 +16,15 @@ export interface Config {
   /** Requests per minute per account; 0 turns the limiter off. */
   rateLimitPerMinute: number;
   logLevel: string;
+  /** Outbound mail (README "Mail"): smtp(s)://user:pass@host:port; unset keeps messages in the outbox. */
+  smtpUrl: string | undefined;
+  /** The From header of outbound mail. */
+  mailFrom: string;
+  /** Base of the links in mail (Help Center pages); `{subdomain}` is replaced by the account's. */
+  publicUrl: string | undefined;
+  /** Retries of a failed delivery after the first attempt, and the first delay in seconds (doubling). */
+  mailRetryLimit: number;
+  mailRetryDelaySeconds: number;
 }
 
 export class ConfigError extends Error {}
@@ -33,6 +42,27 @@ function intFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number, min:
 function optional(env: NodeJS.ProcessEnv, name: string): string | undefined {
   const raw = env[name];
   return raw === undefined || raw.trim() === '' ? undefined : raw.trim();
+}
+
+function smtpUrlFromEnv(env: NodeJS.ProcessEnv): string | undefined {
+  const raw = optional(env, 'SMTP_URL');
+  if (raw === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError('SMTP_URL must be a URL such as smtp://user:password@mail.example.net:587');
+  }
+  // The value may hold a password: the message names the rule, never the value.
+  if (url.protocol !== 'smtp:' && url.protocol !== 'smtps:') throw new ConfigError('SMTP_URL must start with smtp:// or smtps://');
+  return raw;
+}
+
+function publicUrlFromEnv(env: NodeJS.ProcessEnv): string | undefined {
+  const raw = optional(env, 'PUBLIC_URL');
+  if (raw === undefined) return undefined;
+  if (!/^https?:\/\/[^\s/]+(\/[^\s]*)?$/.test(raw)) throw new ConfigError(`PUBLIC_URL must be an http(s) URL (got "${raw}")`);
+  return raw.replace(/\/+$/, '');
 }
 
 function schemaFromEnv(env: NodeJS.ProcessEnv): string | undefined {
@@ -56,5 +86,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     baseDomain: optional(env, 'ROSTER_BASE_DOMAIN')?.toLowerCase(),
     rateLimitPerMinute: intFromEnv(env, 'RATE_LIMIT_PER_MINUTE', 6000, 0, 10_000_000),
     logLevel: optional(env, 'LOG_LEVEL') ?? 'info',
+    smtpUrl: smtpUrlFromEnv(env),
+    mailFrom: optional(env, 'MAIL_FROM') ?? 'Roster <no-reply@roster.invalid>',
+    publicUrl: publicUrlFromEnv(env),
+    mailRetryLimit: intFromEnv(env, 'MAIL_RETRY_LIMIT', 6, 0, 50),
+    mailRetryDelaySeconds: intFromEnv(env, 'MAIL_RETRY_DELAY_SECONDS', 30, 1, 3600),
   };
 }

@@ -18,6 +18,7 @@ import { lifecycleJobs } from './lifecycle/destroy-users.jobs.ts';
 import { purgeDeletedUsersJob } from './lifecycle/purge-deleted-users.ts';
 import { importJobs } from './imports/imports.jobs.ts';
 import { sweepImportFilesJob } from './imports/sweep-import-files.ts';
+import { Mail } from './mail/outbox.ts';
 import { exportJobs, sweepExportFilesJob } from './privacy/exports/data-exports.ts';
 import { exportFilesFor } from './privacy/exports/export-files.ts';
 
@@ -28,6 +29,7 @@ export interface Runtime {
   database: Database;
   jobs: Jobs;
   storage: FileStorage;
+  mail: Mail;
   close(): Promise<void>;
 }
 
@@ -57,12 +59,21 @@ export async function startRuntime(options: StartOptions): Promise<Runtime> {
       ...(schema ? { schema: `${schema}_boss` } : {}),
       ...(options.jobPollingSeconds ? { pollingIntervalSeconds: options.jobPollingSeconds } : {}),
     });
-    for (const definition of userJobs) jobs.define(definition as never);
+    const mail = new Mail(database, jobs, {
+      smtpUrl: config.smtpUrl,
+      from: config.mailFrom,
+      publicUrl: config.publicUrl,
+      baseDomain: config.baseDomain,
+      port: config.port,
+      retryLimit: config.mailRetryLimit,
+      retryDelaySeconds: config.mailRetryDelaySeconds,
+    });
+    for (const definition of userJobs(mail)) jobs.define(definition as never);
     for (const definition of organizationJobs) jobs.define(definition as never);
     for (const definition of groupJobs) jobs.define(definition as never);
     for (const definition of ticketJobs) jobs.define(definition as never);
     for (const definition of deletedTicketJobs(storage)) jobs.define(definition as never);
-    for (const definition of importJobs(database)) jobs.define(definition);
+    for (const definition of importJobs(database, mail)) jobs.define(definition);
     jobs.schedule(sweepImportFilesJob(database, config.dataDir));
     // Personal-data and users exports; their files share one instance with the routes (exportFilesFor).
     for (const definition of exportJobs(database, exportFilesFor(database, config.dataDir))) jobs.define(definition);
@@ -74,7 +85,7 @@ export async function startRuntime(options: StartOptions): Promise<Runtime> {
     await jobs.start();
     await listener?.start();
     const accounts = new AccountCache(database.db);
-    const app = await buildApp({ config, database, jobs, accounts, credentials, storage, ...(options.logger !== undefined ? { logger: options.logger } : {}) });
+    const app = await buildApp({ config, database, jobs, accounts, credentials, storage, mail, ...(options.logger !== undefined ? { logger: options.logger } : {}) });
     const running = jobs;
     let closed = false;
     return {
@@ -84,6 +95,7 @@ export async function startRuntime(options: StartOptions): Promise<Runtime> {
       database,
       jobs: running,
       storage,
+      mail,
       close: async () => {
         if (closed) return;
         closed = true;
@@ -91,6 +103,7 @@ export async function startRuntime(options: StartOptions): Promise<Runtime> {
         await listener?.close();
         credentials.close();
         await running.stop();
+        mail.close();
         await database.close();
       },
     };

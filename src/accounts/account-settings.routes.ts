@@ -7,6 +7,7 @@ import { errorResponses } from '../http/schemas.ts';
 import { requireUser } from '../http/urls.ts';
 import { authorize } from '../policy/policy.ts';
 import { updateAccountSettings } from './accounts.repository.ts';
+import { MAIL_LOCALES } from '../mail/templates.ts';
 
 /** Every switch with its default; later features add theirs here. */
 export const SETTING_DEFAULTS = {
@@ -15,7 +16,13 @@ export const SETTING_DEFAULTS = {
   anonymous_requests: false,
   user_purge_after_days: 30,
   user_restore_window: true,
-} satisfies Required<Pick<AccountSettings, 'require_email_on_create' | 'auto_close_after_days' | 'anonymous_requests' | 'user_purge_after_days' | 'user_restore_window'>>;
+  welcome_email_on_agent_create: true,
+  help_center_enabled: true,
+  locale: 'en-US',
+} satisfies Required<Pick<AccountSettings, 'require_email_on_create' | 'auto_close_after_days' | 'anonymous_requests' | 'user_purge_after_days' | 'user_restore_window' | 'welcome_email_on_agent_create' | 'help_center_enabled' | 'locale'>>;
+
+/** Settings whose value is one of a fixed list of strings. */
+const CHOICES: Record<string, readonly string[]> = { locale: MAIL_LOCALES };
 
 /** Solved tickets close after 1 to 28 days (Zendesk's automation condition allows up to 28). */
 const AUTO_CLOSE_DAYS = { minimum: 1, maximum: 28 };
@@ -32,6 +39,9 @@ const Settings = Type.Object({
   anonymous_requests: Type.Boolean({ description: 'Anonymous visitors may submit requests (POST /api/v2/requests) with a name and email' }),
   user_purge_after_days: Type.Integer({ ...PURGE_DAYS, description: 'Days after a soft delete when the user is permanently deleted' }),
   user_restore_window: Type.Boolean({ description: 'Soft-deleted users and merges can be restored until the purge; off makes deletion irreversible' }),
+  welcome_email_on_agent_create: Type.Boolean({ description: 'Send a welcome email (a link to set a password) when an agent or admin creates a user; needs help_center_enabled' }),
+  help_center_enabled: Type.Boolean({ description: 'The Help Center is on: self sign-up, and the pages that welcome, verification and reset links open; off sends no welcome or verification mail' }),
+  locale: Type.String({ description: 'The account\'s language: new users get it, and mail falls back to it (en-US, fr, pt-BR, zh-CN)' }),
 });
 
 export function effectiveSettings(settings: AccountSettings): typeof SETTING_DEFAULTS {
@@ -70,6 +80,8 @@ export async function accountSettingsRoutes(app: App, { database, accounts }: Se
         if (typeof value !== 'number' || !Number.isInteger(value) || value < range.minimum || value > range.maximum) {
           throw errors.field(key, 'InvalidValue', `${key} must be a whole number from ${range.minimum} to ${range.maximum}`);
         }
+      } else if (CHOICES[key]) {
+        if (typeof value !== 'string' || !CHOICES[key].includes(value)) throw errors.field(key, 'InvalidValue', `${key} must be one of ${CHOICES[key].join(', ')}`);
       } else if (typeof value !== typeof SETTING_DEFAULTS[key as SettingKey]) throw errors.field(key, 'InvalidValue', `${key} must be true or false`);
       patch[key] = value;
     }

@@ -8,6 +8,7 @@ import * as tickets from './migrations/20261122040000_tickets.ts';
 import * as lifecycle from './migrations/20261122060000_lifecycle.ts';
 import * as imports from './migrations/20261122070000_imports.ts';
 import * as mailPrivacy from './migrations/20261122080000_mail_privacy.ts';
+import * as mailImportWelcome from './migrations/20261122090000_mail_import_welcome.ts';
 import * as inboundMail from './migrations/20261122090500_inbound_mail.ts';
 
 // Listed explicitly (not read from disk) so the same code runs under tsx, bundlers and tests.
@@ -20,6 +21,7 @@ const migrations: Record<string, Migration> = {
   '20261122060000_lifecycle': lifecycle,
   '20261122070000_imports': imports,
   '20261122080000_mail_privacy': mailPrivacy,
+  '20261122090000_mail_import_welcome': mailImportWelcome,
   '20261122090500_inbound_mail': inboundMail,
 };
 

@@ -18,6 +18,12 @@ export interface AccountSettings {
   user_purge_after_days?: number;
   /** Soft-deleted users and merges can be restored until the purge (default true). */
   user_restore_window?: boolean;
+  /** Send a welcome email when an agent or admin creates a user (default true; needs help_center_enabled). */
+  welcome_email_on_agent_create?: boolean;
+  /** The Help Center is on: sign-up and the pages mail links open (default true). */
+  help_center_enabled?: boolean;
+  /** The account's language (default en-US): new users get it; mail falls back to it. */
+  locale?: string;
   [key: string]: unknown;
 }
 

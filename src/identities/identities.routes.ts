@@ -19,6 +19,7 @@ import {
   updateIdentity,
   verifyIdentity,
 } from './manage-identities.ts';
+import { sendVerificationMail } from '../mail/verification.ts';
 
 const IdentityEnvelope = Type.Object({ identity: Identity });
 const IdentitiesEnvelope = Type.Object({ identities: Type.Array(Identity), ...OffsetMeta });
@@ -30,7 +31,7 @@ const Params = Type.Object({
 });
 const tags = ['User Identities'];
 
-export async function identitiesRoutes(app: App, { database }: Services): Promise<void> {
+export async function identitiesRoutes(app: App, { database, mail }: Services): Promise<void> {
   const db = database.db;
   const base = '/api/v2/users/:user_id/identities';
 
@@ -129,7 +130,10 @@ export async function identitiesRoutes(app: App, { database }: Services): Promis
   }, async (request, reply) => {
     const actor = requireUser(request);
     const { user_id: userId, user_identity_id: id } = request.params as { user_id: number; user_identity_id: number };
-    await db.transaction().execute((tx) => requestVerification(tx, request.ctx.account, actor, userId, id));
+    await db.transaction().execute(async (tx) => {
+      await requestVerification(tx, request.ctx.account, actor, userId, id);
+      await sendVerificationMail(tx, mail, request.ctx.account, userId, id);
+    });
     return reply.code(200).send(null);
   });
 }

@@ -17,6 +17,8 @@ export const IMPORT_USERS_JOB = 'import_users';
 export interface ImportOptions {
   dryRun: boolean;
   update: boolean;
+  /** Send the welcome mail to created users (never in a dry run). */
+  sendWelcome?: boolean;
 }
 
 export interface ImportServices {
@@ -81,6 +83,7 @@ export async function createUserImport(services: ImportServices, account: Accoun
           job_id: jobId,
           dry_run: options.dryRun,
           update: options.update,
+          send_welcome: options.sendWelcome === true && !options.dryRun,
           file_path: file,
           file_bytes: bytes,
           delimiter,

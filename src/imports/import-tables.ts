@@ -16,6 +16,8 @@ export interface ImportsTable {
   status: Generated<ImportStatus>;
   dry_run: boolean;
   update: boolean;
+  /** Welcome mail to the users the import creates (20261122090000_mail_import_welcome). */
+  send_welcome: Generated<boolean>;
   file_path: string | null;
   file_bytes: number;
   delimiter: string;

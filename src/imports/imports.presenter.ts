@@ -11,7 +11,7 @@ export function presentImport(row: ImportRow, baseUrl: string): Static<typeof Im
     status: row.status,
     dry_run: row.dry_run,
     update: row.update,
-    send_welcome: false,
+    send_welcome: row.send_welcome,
     columns: row.columns,
     total: row.total,
     progress: row.processed,

@@ -8,6 +8,8 @@ import { baseUrl, requireUser } from '../http/urls.ts';
 import { presentJobStatus } from '../jobs/job-statuses.presenter.ts';
 import { authorizeImports } from '../policy/policy.ts';
 import type { Executor } from '../users/users.repository.ts';
+import type { Account } from '../db/tables.ts';
+import { effectiveSettings } from '../accounts/account-settings.routes.ts';
 import { MAX_IMPORT_BYTES, removeFile } from './csv-file.ts';
 import { createUserImport, storeImportUpload, type ImportOptions, type StoredUpload } from './create-import.ts';
 import { importDb, type ImportRow, type RowStatus } from './import-tables.ts';
@@ -26,12 +28,14 @@ function flag(value: unknown, name: string): boolean | undefined {
   throw errors.badRequest(`${name} must be true or false`);
 }
 
-function importOptions(values: Record<string, unknown>): ImportOptions {
-  // There is no mail yet: saying "sent" without sending would be a lie, so the request is refused.
-  if (flag(values.send_welcome, 'send_welcome') === true) {
-    throw errors.badRequest('Welcome mail is not available yet: it arrives with the mail feature. Import without send_welcome (no mail is sent).', 'WelcomeMailUnavailable');
+function importOptions(values: Record<string, unknown>, account: Account): ImportOptions {
+  const sendWelcome = flag(values.send_welcome, 'send_welcome') ?? false;
+  // Welcome mail links to the Help Center: without it no welcome mail goes out (seed 000), and
+  // an import that asked for it is refused rather than reported as sending.
+  if (sendWelcome && !effectiveSettings(account.settings).help_center_enabled) {
+    throw errors.badRequest('Welcome mail needs the Help Center: turn on the account setting help_center_enabled, or import without send_welcome', 'WelcomeMailUnavailable');
   }
-  return { dryRun: flag(values.dry_run, 'dry_run') ?? false, update: flag(values.update, 'update') ?? false };
+  return { dryRun: flag(values.dry_run, 'dry_run') ?? false, update: flag(values.update, 'update') ?? false, sendWelcome };
 }
 
 /** `page[size]` (at most 1,000) and `page[after]` of the import lists: cursors are ids and row numbers. */
@@ -87,7 +91,7 @@ export async function importsRoutes(app: App, { database, jobs, config }: Servic
       authorizeImports.importUsers(actor);
       const values: Record<string, unknown> = { ...(request.query as Record<string, unknown>) };
       // Refused before the upload is read when the query already says so.
-      importOptions(values);
+      importOptions(values, request.ctx.account);
       let stored: StoredUpload | undefined;
       try {
         if (request.isMultipart()) {
@@ -110,7 +114,7 @@ export async function importsRoutes(app: App, { database, jobs, config }: Servic
           stored = await storeImportUpload(request.body, config.dataDir);
         }
         if (!stored) throw errors.badRequest('Send the CSV file as multipart/form-data (field "file") or as a text/csv body', 'MissingFile');
-        const options = importOptions(values);
+        const options = importOptions(values, request.ctx.account);
         const created = await createUserImport({ database, jobs }, request.ctx.account, actor, stored, options);
         return { import: presentImport(created.import, baseUrl(request)), job_status: presentJobStatus(created.job, baseUrl(request)) };
       } catch (error) {

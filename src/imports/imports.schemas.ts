@@ -52,7 +52,7 @@ export const ImportUsersQuery = Type.Object(
   {
     dry_run: Type.Optional(Type.Boolean({ description: 'Report what would happen, change nothing' })),
     update: Type.Optional(Type.Boolean({ description: 'Update users the file matches (by external_id, else email); without it they are left unchanged' })),
-    send_welcome: Type.Optional(Type.Boolean({ description: 'Welcome mail arrives with the mail feature; true is refused until then' })),
+    send_welcome: Type.Optional(Type.Boolean({ description: 'Send the welcome mail (a link to set a password) to the users the import creates; never in a dry run; needs help_center_enabled' })),
   },
   { additionalProperties: true },
 );

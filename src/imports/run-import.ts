@@ -13,6 +13,8 @@ import { updateUser } from '../users/update-user.ts';
 import { parseUserInput, type UserInput } from '../users/user-input.ts';
 import { findUser, type Executor, type UserView } from '../users/users.repository.ts';
 import { readRecords, removeFile, type CsvRecord } from './csv-file.ts';
+import type { Mail } from '../mail/outbox.ts';
+import { sendWelcomeMail } from '../mail/welcome.ts';
 import { rejectionOf, rowToUser, type Rejection } from './import-columns.ts';
 import { importDb, type ImportRow, type RowStatus } from './import-tables.ts';
 
@@ -24,6 +26,8 @@ const SLICE_MILLISECONDS = 20_000;
 export interface ImportContext {
   account: Account;
   actor: Actor | null;
+  /** Outbound mail, for imports with send_welcome (the welcome mail is written in the row's batch). */
+  mail?: Mail;
 }
 
 /** Test seams: stop a run between batches (a crash after a commit) or inside one (before its commit). */
@@ -124,6 +128,10 @@ async function commitBatchOnce(db: Db, context: ImportContext, state: ImportRow,
     // Rows whose cells are all empty (spreadsheets leave them at the end) are not rows to import.
     const filled = lines.filter((line) => line.cells.some((cell) => cell.trim() !== ''));
     const { outcomes, keys } = await applyRows(tx, context, state, filled, careful);
+    // Welcome mail (send_welcome) for the users this batch created, however they were created; committed with them.
+    if (state.send_welcome && !state.dry_run && context.mail) {
+      for (const outcome of outcomes) if (outcome.status === 'created' && outcome.user_id !== null) await sendWelcomeMail(tx, context.mail, context.account, context.actor, outcome.user_id, { explicit: true });
+    }
 
     if (outcomes.length > 0) {
       await t.insertInto('import_rows').values(outcomes.map((o) => ({ account_id: state.account_id, import_id: state.id, row_number: o.row, status: o.status, user_id: o.user_id, error: o.error, columns: o.columns, description: o.description }))).execute();

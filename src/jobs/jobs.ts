@@ -88,6 +88,20 @@ export interface ScheduledJobDefinition {
   run(now: Date): Promise<void>;
 }
 
+/**
+ * A queue of small durable tasks (one mail delivery): the data names records by id only, a task
+ * is queued in the caller's transaction (it exists exactly when the records it names do), and a
+ * task that throws is retried with doubling delays. `run` learns which attempt it is, so the last
+ * one can record a final failure instead of throwing.
+ */
+export interface TaskQueueDefinition<Data extends object> {
+  name: string;
+  retryLimit: number;
+  retryDelaySeconds: number;
+  expireInSeconds: number;
+  run(data: Data, attempt: { retryCount: number; retryLimit: number }): Promise<void>;
+}
+
 /** A scheduled run cut off by a crash is run again after this long (each run is idempotent). */
 const SCHEDULED_JOB_EXPIRY_SECONDS = 15 * 60;
 
@@ -165,6 +179,8 @@ export class Jobs {
   private readonly boss: PgBoss;
   private readonly definitions = new Map<string, ItemJobDefinition<never> | SlicedJobDefinition>();
   private readonly scheduled = new Map<string, ScheduledJobDefinition>();
+  private readonly taskQueues = new Map<string, TaskQueueDefinition<object>>();
+  private readonly taskWorkers = new Map<string, string>();
   private workerId: string | undefined;
   private started = false;
   private readonly running = new Set<Promise<unknown>>();
@@ -194,6 +210,19 @@ export class Jobs {
     this.scheduled.set(definition.name, definition);
   }
 
+  defineTaskQueue<Data extends object>(definition: TaskQueueDefinition<Data>): void {
+    this.taskQueues.set(definition.name, definition as unknown as TaskQueueDefinition<object>);
+  }
+
+  /** Queues a task inside the caller's transaction: it runs once that transaction commits. */
+  async sendTask(tx: Executor, name: string, data: object): Promise<void> {
+    if (!this.taskQueues.has(name)) throw new Error(`Unknown task queue ${name}`);
+    await this.boss.send(name, data, { db: bossDb(tx) });
+    const worker = this.taskWorkers.get(name);
+    // The task becomes visible at commit; a poll soon after picks it up.
+    if (worker) setTimeout(() => this.boss.notifyWorker(worker), 50).unref();
+  }
+
   async start(): Promise<void> {
     this.connection.open();
     await this.boss.start();
@@ -210,6 +239,7 @@ export class Jobs {
     };
     await this.boss.createQueue(QUEUE, queue);
     await this.boss.updateQueue(QUEUE, queue);
+    await this.createTaskQueues();
     if (this.options.soleProcess) await this.resumeInterrupted();
     this.started = true;
     if (this.options.work === false) return;
@@ -221,6 +251,24 @@ export class Jobs {
       if (job) await this.track(this.markFailed(job.data, 'The job failed after several attempts; no further items were processed'));
     });
     await this.startScheduled(polling);
+    await this.startTaskQueues(polling);
+  }
+
+  private async createTaskQueues(): Promise<void> {
+    for (const definition of this.taskQueues.values()) {
+      const queue = { name: definition.name, retryLimit: definition.retryLimit, retryDelay: definition.retryDelaySeconds, retryBackoff: true, expireInSeconds: definition.expireInSeconds };
+      await this.boss.createQueue(definition.name, queue);
+      await this.boss.updateQueue(definition.name, queue);
+    }
+  }
+
+  private async startTaskQueues(polling: { pollingIntervalSeconds: number; batchSize: number }): Promise<void> {
+    for (const definition of this.taskQueues.values()) {
+      const worker = await this.boss.work<object>(definition.name, { ...polling, includeMetadata: true }, async ([job]) => {
+        if (job) await this.track(definition.run(job.data, { retryCount: job.retryCount, retryLimit: job.retryLimit }));
+      });
+      this.taskWorkers.set(definition.name, worker);
+    }
   }
 
   /**

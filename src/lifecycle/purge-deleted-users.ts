@@ -37,7 +37,8 @@ export async function permanentlyDeleteUser(tx: Executor, account: Account, acto
  */
 export async function purgeUser(tx: Executor, accountId: number, actorId: number | null, userId: number, now: Date): Promise<void> {
   // Table names are constants: the statement is plain SQL so one helper serves five tables.
-  for (const table of ['user_identities', 'organization_memberships', 'group_memberships', 'oauth_tokens', 'user_suspensions'] as const) {
+  // outbox_messages and user_tokens: the person's mail (address, text) and one-time links (issue 8).
+  for (const table of ['user_identities', 'organization_memberships', 'group_memberships', 'oauth_tokens', 'user_suspensions', 'outbox_messages', 'user_tokens'] as const) {
     await sql`DELETE FROM ${sql.table(table)} WHERE account_id = ${accountId} AND user_id = ${userId}`.execute(tx);
   }
   await tx

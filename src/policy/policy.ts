@@ -509,3 +509,18 @@ export const authorizeAuditLogs = {
     allow(isAdmin(actor), 'Only admins can see the audit log');
   },
 };
+
+/**
+ * Mail (issue 8). The outbox lists every message with its recipient and text: admins only. A
+ * message's one-time link (welcome, verification, reset) is shown only to an admin who could set
+ * that user's password anyway (setPassword above: an admin's link only to the owner, nobody's
+ * own); to anyone else it stays masked, so reading the outbox is never a way into an account.
+ */
+export const authorizeMail = {
+  viewOutbox(actor: Actor): void {
+    allow(isAdmin(actor), 'Only admins can see the outbox');
+  },
+  seesLinksOf(actor: Actor, recipient: Target): boolean {
+    return isAdmin(actor) && actor.id !== recipient.id && !recipient.is_owner && (recipient.role !== 'admin' || actor.is_owner);
+  },
+};

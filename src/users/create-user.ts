@@ -10,6 +10,7 @@ import { applyDefaultGroup } from '../groups/manage-groups.ts';
 import type { UserInput } from './user-input.ts';
 import { findUserIdByExternalId, insertUser, type Executor } from './users.repository.ts';
 import { changeSuspension } from '../lifecycle/suspend-user.ts';
+import { isMailLocale } from '../mail/templates.ts';
 
 export interface CreateOptions {
   /** Bootstrap only: the account owner. */
@@ -52,6 +53,8 @@ export async function createUser(
     ...columns,
     account_id: account.id,
     name: columns.name ?? '',
+    // Without a language of their own, a new user gets the account's (mail is written in it).
+    ...(columns.locale === undefined && isMailLocale(account.settings.locale) ? { locale: account.settings.locale } : {}),
     role,
     is_owner: options.owner === true,
     user_fields: JSON.stringify(withoutNulls(fieldValues)),

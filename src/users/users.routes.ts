@@ -32,7 +32,8 @@ import {
   UserResponse,
   UsersBody,
 } from './users.schemas.ts';
-import { createManyUsers, createOrUpdateManyUsers, updateManyUsers, type UpdateItem } from './users.jobs.ts';
+import { CREATE_MANY_USERS, CREATE_OR_UPDATE_MANY_USERS, updateManyUsers, type UpdateItem } from './users.jobs.ts';
+import { sendWelcomeMail } from '../mail/welcome.ts';
 import { userTicketCounts } from '../tickets/tickets.repository.ts';
 
 const tags = ['Users'];
@@ -60,7 +61,7 @@ function listFilter(query: Record<string, unknown>): UserFilter {
   };
 }
 
-export async function usersRoutes(app: App, { database, jobs }: Services): Promise<void> {
+export async function usersRoutes(app: App, { database, jobs, mail }: Services): Promise<void> {
   const db = database.db;
   const show = (request: FastifyRequest, user: UserView, viewer: Actor | null) => presentUser(user, baseUrl(request), viewer);
   const job = async (request: FastifyRequest, type: string, items: unknown[]) => {
@@ -165,6 +166,7 @@ export async function usersRoutes(app: App, { database, jobs }: Services): Promi
     const input = parseUserInput(request.body?.user, 'create');
     const user = await db.transaction().execute(async (tx) => {
       const id = await createUser(tx, request.ctx.account, actor, input);
+      await sendWelcomeMail(tx, mail, request.ctx.account, actor, id);
       return findUser(tx, request.ctx.account.id, id);
     });
     if (!user) throw errors.notFound();
@@ -178,7 +180,11 @@ export async function usersRoutes(app: App, { database, jobs }: Services): Promi
     const actor = requireUser(request);
     const raw = request.body?.user;
     if (raw === null || typeof raw !== 'object') throw errors.missingParameter('user');
-    const { id, created } = await db.transaction().execute((tx) => createOrUpdateUser(tx, request.ctx.account, actor, raw));
+    const { id, created } = await db.transaction().execute(async (tx) => {
+      const outcome = await createOrUpdateUser(tx, request.ctx.account, actor, raw);
+      if (outcome.created) await sendWelcomeMail(tx, mail, request.ctx.account, actor, outcome.id);
+      return outcome;
+    });
     const user = await findUser(db, request.ctx.account.id, id);
     if (!user) throw errors.notFound();
     if (created) reply.code(201).header('Location', `${baseUrl(request)}/api/v2/users/${id}.json`);
@@ -189,14 +195,14 @@ export async function usersRoutes(app: App, { database, jobs }: Services): Promi
     schema: { tags, summary: 'Create up to 100 users (a job)', body: UsersBody, response: JobResponse },
   }, async (request) => {
     authorize.bulk(requireUser(request));
-    return job(request, createManyUsers.type, request.body.users);
+    return job(request, CREATE_MANY_USERS, request.body.users);
   });
 
   app.post('/api/v2/users/create_or_update_many', {
     schema: { tags, summary: 'Create or update up to 100 users (a job)', body: UsersBody, response: JobResponse },
   }, async (request) => {
     authorize.bulk(requireUser(request));
-    return job(request, createOrUpdateManyUsers.type, request.body.users);
+    return job(request, CREATE_OR_UPDATE_MANY_USERS, request.body.users);
   });
 
   app.put('/api/v2/users/update_many', {

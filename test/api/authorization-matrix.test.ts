@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureAccount } from '../../src/accounts/bootstrap.ts';
 import { issueApiToken } from '../../src/auth/api-tokens.ts';
+import { issueToken } from '../../src/mail/tokens.ts';
 import { basic, createTestApp, OWNER_EMAIL, type Caller, type TestApp } from '../helpers.ts';
 
 /**
@@ -343,6 +344,14 @@ const ROWS: Row[] = [
   { method: 'GET', route: '/api/v2/audit_logs', expect: ADMIN_ONLY },
   { method: 'GET', route: '/api/v2/audit_logs/:audit_log_id', path: async () => `/api/v2/audit_logs/${await matrixAuditLog()}`, expect: ADMIN_BY_ID },
 
+  // Mail (issue 8): the outbox is admins'; sign-up and reset requests are anonymous and answer 202 whoever asks (the
+  // foreign admin's land in their own account); a one-time link works for whoever holds it, on its own account only.
+  { method: 'GET', route: '/api/v2/outbox', expect: ADMIN_ONLY },
+  { method: 'GET', route: '/api/v2/outbox/:message_id', path: async () => `/api/v2/outbox/${await matrixOutboxMessage()}`, expect: ADMIN_BY_ID },
+  { method: 'POST', route: '/api/v2/users/signup', body: (f) => ({ user: { name: 'Matrix Signup', email: `${f.fresh.name('signup')}@roster-mail.dev` } }), expect: [202, 202, 202, 202, 202, 202, 202, 202] },
+  { method: 'POST', route: '/api/v2/users/password_reset', body: (f) => ({ email: `${f.fresh.name('reset')}@roster-mail.dev` }), expect: [202, 202, 202, 202, 202, 202, 202, 202] },
+  { method: 'POST', route: '/api/v2/users/tokens/:purpose', path: () => '/api/v2/users/tokens/verify_identity', body: async (f) => ({ token: await matrixVerifyToken(await f.fresh.endUser()) }), expect: [200, 200, 200, 200, 200, 200, 200, 404] },
+
   // User lifecycle (issue 6): soft delete as editing end users plus end_user_deletion and all-ticket access (the
   // restricted agent lacks it); bulk deletes as bulk jobs (refusals are per-user results); merges as editing both
   // users; the Deleted users view needs view_deleted_users, and purge and restore are admins'.
@@ -393,6 +402,16 @@ async function matrixAuditLog(): Promise<number> {
   const id = response.statusCode === 200 ? (response.json().audit_logs[0]?.id as number | undefined) : undefined;
   if (id === undefined) throw new Error(`fixture audit log: ${response.statusCode} ${response.body}`);
   return id;
+}
+/** A message in this account's outbox (every user the fixture creates gets a welcome message). */
+async function matrixOutboxMessage(): Promise<number> {
+  const row = await t.runtime.database.db.selectFrom('outbox_messages').select('id').where('account_id', '=', t.account.id).orderBy('id').executeTakeFirst();
+  if (!row) throw new Error('fixture outbox: no message');
+  return row.id;
+}
+/** A fresh verification token of this account's, for one cell of the token row. */
+async function matrixVerifyToken(userId: number): Promise<string> {
+  return t.runtime.database.db.transaction().execute(async (tx) => (await issueToken(tx, t.account.id, userId, null, 'verify_identity')).token);
 }
 const ACME_HOST = 'acme.localhost:3000';
 

@@ -250,10 +250,11 @@ describe('POST /api/v2/imports/users', () => {
     expect(list.json().imports.map((i: { id: number }) => i.id)).toContain(summary.id);
   });
 
-  it('refuses send_welcome=true with a 400: welcome mail arrives with the mail feature', async () => {
+  it('refuses send_welcome=true with a 400 while the Help Center is off (welcome mail needs it)', async () => {
+    expect((await t.request('PUT', '/api/v2/account/settings', { body: { settings: { help_center_enabled: false } } })).statusCode).toBe(200);
     const query = await postCsv('name,email\nAnn,ann@roster.test\n', '?send_welcome=true');
     expect(query.statusCode).toBe(400);
-    expect(query.json()).toMatchObject({ error: 'WelcomeMailUnavailable', description: expect.stringContaining('mail feature') });
+    expect(query.json()).toMatchObject({ error: 'WelcomeMailUnavailable', description: expect.stringContaining('help_center_enabled') });
     const field = await postMultipart('name,email\nAnn,ann@roster.test\n', { send_welcome: 'true' });
     expect(field.statusCode).toBe(400);
     expect((await t.request('GET', '/api/v2/imports')).json().imports).toEqual([]);
