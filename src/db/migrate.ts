@@ -10,6 +10,7 @@ import * as imports from './migrations/20261122070000_imports.ts';
 import * as mailPrivacy from './migrations/20261122080000_mail_privacy.ts';
 import * as mailImportWelcome from './migrations/20261122090000_mail_import_welcome.ts';
 import * as inboundMail from './migrations/20261122090500_inbound_mail.ts';
+import * as ticketSearch from './migrations/20261122091000_ticket_search.ts';
 
 // Listed explicitly (not read from disk) so the same code runs under tsx, bundlers and tests.
 const migrations: Record<string, Migration> = {
@@ -23,6 +24,7 @@ const migrations: Record<string, Migration> = {
   '20261122080000_mail_privacy': mailPrivacy,
   '20261122090000_mail_import_welcome': mailImportWelcome,
   '20261122090500_inbound_mail': inboundMail,
+  '20261122091000_ticket_search': ticketSearch,
 };
 
 class StaticProvider implements MigrationProvider {

@@ -300,16 +300,21 @@ export async function withOrganizationContext<T extends Target>(db: Executor, ac
 export interface SearchVisibility {
   endUsers: boolean;
   organizations: boolean;
+  /** Tickets: the searcher's ticket scope (below), the same filter every ticket list uses; and who is asking. */
+  tickets: TicketScope;
+  actorId: number;
 }
 
 /**
  * Every search endpoint (search, count, export, users/search, users/autocomplete): staff only, as
  * in Zendesk — end users get 403. An agent whose role has `end_user_list_access: none` still
- * searches, but finds agents and admins only, never end users; staff see every organization.
+ * searches, but finds agents and admins only, never end users; staff see every organization;
+ * tickets as their ticket scope allows (a restricted agent: their groups', organizations' or
+ * assigned tickets, as in every ticket list).
  */
 export function authorizeSearch(actor: Actor): SearchVisibility {
   allow(isStaff(actor), ONLY_STAFF);
-  return { endUsers: actor.permissions.end_user_list_access === 'full', organizations: true };
+  return { endUsers: actor.permissions.end_user_list_access === 'full', organizations: true, tickets: ticketScope(actor), actorId: actor.id };
 }
 
 // Tickets

@@ -3,6 +3,8 @@ import type { CustomFieldType } from '../db/tables.ts';
 import { errors } from '../http/errors.ts';
 import { phoneKey } from '../identities/identity-values.ts';
 import { dateRange } from './dates.ts';
+import { TICKET_KEYWORDS, ticketText, UNSUPPORTED_TICKET_KEYWORDS } from './ticket-keywords.ts';
+import { column, dateCondition, externalIdColumn, nameColumn, tagsColumn, textColumn, type CompileContext, type KeywordCompiler } from './keyword-conditions.ts';
 import { queryError, type FieldTerm, type ParsedQuery, type Term, type TextTerm } from './query-parser.ts';
 import {
   booleanValue,
@@ -23,27 +25,24 @@ import {
 
 /**
  * Parsed query → one SQL condition per result type. Each result type has its own keyword table
- * (users below, organizations, and tickets once they exist: add a table and a `SearchType`); a
+ * (users and organizations below, tickets in src/search/ticket-keywords.ts); a
  * type takes part in a mixed search only when it knows every keyword of the query, so `role:agent`
  * finds users only and `type:organization role:agent` is a 400 naming `role`.
  *
- * Conditions are written against the aliases the runner uses: `u` for users, `o` for organizations.
+ * Conditions are written against the aliases the runner uses: `u` for users, `o` for organizations,
+ * `t` for tickets.
  * Every sub-query carries the account id (tenant isolation).
  */
 
-export const SEARCH_TYPES = ['user', 'organization'] as const;
+export const SEARCH_TYPES = ['user', 'organization', 'ticket'] as const;
 export type SearchType = (typeof SEARCH_TYPES)[number];
 
-export type SortField = 'created_at' | 'updated_at' | 'name';
+export type SortField = 'created_at' | 'updated_at' | 'name' | TicketSortField;
+/** Orders only tickets have (Zendesk's ticket sort_by values): a search of tickets alone. */
+export type TicketSortField = 'status' | 'priority' | 'ticket_type';
 export type SortDirection = 'asc' | 'desc';
 
-export interface CompileContext {
-  accountId: number;
-  now: Date;
-  /** Active custom fields by key, per owner: their keys are keywords too (`plan:gold`). */
-  userFields: ReadonlyMap<string, CustomFieldType>;
-  organizationFields: ReadonlyMap<string, CustomFieldType>;
-}
+export type { CompileContext } from './keyword-conditions.ts';
 
 export interface SearchPlan {
   types: SearchType[];
@@ -61,86 +60,18 @@ export interface SearchPlan {
 /** Keywords whose matches the created_at/updated_at indexes serve well in order (ranges, flags, the no-organization index). */
 const ORDERED_INDEX_KEYWORDS = new Set(['created', 'created_at', 'updated', 'updated_at', 'role', 'is_suspended', 'suspended', 'organization']);
 
-type KeywordCompiler = (term: FieldTerm, context: CompileContext) => Condition;
 
-/** Zendesk's ticket keywords: a clear 400 until tickets exist, rather than "unknown keyword". */
-const TICKET_KEYWORDS = new Set([
-  'status', 'priority', 'ticket_type', 'assignee', 'requester', 'submitter', 'cc', 'commenter', 'subject', 'description',
-  'comment', 'via', 'solved', 'due_date', 'brand', 'form', 'ticket_form', 'recipient', 'has_attachment', 'fieldvalue',
-  'satisfaction', 'custom_status_id', 'assigned', 'follower', 'sla', 'problem', 'incident',
-]);
-const TICKETS_LATER = 'ticket search arrives with tickets, which Roster does not have yet';
-
-const TYPE_ALIASES: Record<string, SearchType | 'ticket' | 'group'> = {
+const TYPE_ALIASES: Record<string, SearchType | 'group'> = {
   user: 'user', users: 'user', organization: 'organization', organizations: 'organization', org: 'organization',
   ticket: 'ticket', tickets: 'ticket', group: 'group', groups: 'group',
 };
 
 const SORT_FIELDS: Record<string, SortField> = {
   created: 'created_at', created_at: 'created_at', updated: 'updated_at', updated_at: 'updated_at', name: 'name',
+  status: 'status', priority: 'priority', ticket_type: 'ticket_type',
 };
-const TICKET_SORT_FIELDS = new Set(['priority', 'status', 'ticket_type']);
+const TICKET_SORT_FIELDS = new Set<SortField>(['priority', 'status', 'ticket_type']);
 const CONTROL_KEYWORDS = new Set(['type', 'order_by', 'sort']);
-
-// ---------------------------------------------------------------------------------------------
-// Keywords shared by users and organizations
-
-const column = (ref: string): RawBuilder<unknown> => sql.ref(ref);
-
-function dateCondition(ref: string): KeywordCompiler {
-  return (term, context) => {
-    const range = dateRange(term, context.now);
-    const parts: Condition[] = [];
-    if (range.gte) parts.push(sql<SqlBool>`${column(ref)} >= ${range.gte}`);
-    if (range.gt) parts.push(sql<SqlBool>`${column(ref)} > ${range.gt}`);
-    if (range.lt) parts.push(sql<SqlBool>`${column(ref)} < ${range.lt}`);
-    if (range.lte) parts.push(sql<SqlBool>`${column(ref)} <= ${range.lte}`);
-    return sql<SqlBool>`(${sql.join(parts, sql` AND `)})`;
-  };
-}
-
-/** Words or a phrase anywhere in a folded text column; `none` for empty. */
-function textColumn(ref: string, documentRef: (alias: string) => RawBuilder<unknown>, alias: string): KeywordCompiler {
-  return (term) => {
-    requireColon(term);
-    if (isNone(term)) return sql<SqlBool>`coalesce(${column(ref)}, '') = ''`;
-    if (!hasWordCharacter(term.value)) throw queryError(`${term.keyword} needs letters or digits to search for`, term.position);
-    const words = matchesWords(fold(column(ref)), term);
-    if (hasWildcard(term) || hasCjk(term.value)) return words;
-    // The document index narrows the rows (it holds this column's words); the pattern then
-    // checks the words are in this column, in this order.
-    return sql<SqlBool>`(${documentRef(alias)} @@ ${textQuery(term)} AND ${words})`;
-  };
-}
-
-function nameColumn(ref: string): KeywordCompiler {
-  return (term) => {
-    requireColon(term);
-    if (!hasWordCharacter(term.value)) throw queryError(`${term.keyword} needs letters or digits to search for`, term.position);
-    return matchesWords(nameKey(column(ref)), term);
-  };
-}
-
-function tagsColumn(ref: string): KeywordCompiler {
-  return (term) => {
-    requireColon(term);
-    if (isNone(term)) return sql<SqlBool>`cardinality(${column(ref)}) = 0`;
-    if (hasWildcard(term)) {
-      const like = term.value.toLowerCase().split('*').map(escapeLike).join('%');
-      return sql<SqlBool>`EXISTS (SELECT 1 FROM unnest(${column(ref)}) AS tag WHERE tag LIKE ${like})`;
-    }
-    // Tags are stored lower-cased; `@>` is served by the GIN index.
-    return sql<SqlBool>`${column(ref)} @> ARRAY[${term.value.trim().toLowerCase()}]::text[]`;
-  };
-}
-
-function externalIdColumn(ref: string): KeywordCompiler {
-  return (term) => {
-    requireColon(term);
-    if (isNone(term)) return sql<SqlBool>`${column(ref)} IS NULL`;
-    return equalsOrLike(sql<string>`lower(${column(ref)})`, term);
-  };
-}
 
 /** A custom field value in a jsonb column, by the field's type. */
 function customField(jsonRef: string, key: string, type: CustomFieldType, term: FieldTerm, context: CompileContext): Condition {
@@ -354,12 +285,17 @@ const TYPES: Record<SearchType, TypeSpec> = {
     },
     text: (term) => organizationText(term),
   },
+  ticket: {
+    label: 'tickets',
+    keyword: (keyword) => TICKET_KEYWORDS[keyword],
+    text: ticketText,
+  },
 };
 
 /** Keywords that are neither built in nor control words: the caller loads custom fields only when there are any. */
 export function needsCustomFields(parsed: ParsedQuery): boolean {
   return parsed.terms.some(
-    (term) => term.kind === 'field' && !CONTROL_KEYWORDS.has(term.keyword) && !(term.keyword in USER_KEYWORDS) && !(term.keyword in ORGANIZATION_KEYWORDS),
+    (term) => term.kind === 'field' && !CONTROL_KEYWORDS.has(term.keyword) && !(term.keyword in USER_KEYWORDS) && !(term.keyword in ORGANIZATION_KEYWORDS) && !(term.keyword in TICKET_KEYWORDS),
   );
 }
 
@@ -377,14 +313,10 @@ function readTypes(terms: FieldTerm[]): SearchType[] | undefined {
   for (const term of terms) {
     requireColon(term);
     const type = TYPE_ALIASES[term.value.trim().toLowerCase()];
-    if (type === undefined) throw queryError('type takes user or organization', term.position);
-    if (type === 'ticket') {
-      if (term.negated) continue;
-      throw errors.badRequest(`Invalid search query: type:ticket — ${TICKETS_LATER}`);
-    }
+    if (type === undefined) throw queryError('type takes user, organization or ticket', term.position);
     if (type === 'group') {
       if (term.negated) continue;
-      throw queryError('type takes user or organization; groups are listed at /api/v2/groups', term.position);
+      throw queryError('type takes user, organization or ticket; groups are listed at /api/v2/groups', term.position);
     }
     (term.negated ? excluded : included).add(type);
   }
@@ -397,9 +329,8 @@ function readOrder(terms: FieldTerm[], options: PlanOptions): SearchPlan['order'
   let direction: SortDirection = 'desc';
   const setField = (raw: string, position?: number): void => {
     const value = raw.trim().toLowerCase();
-    if (TICKET_SORT_FIELDS.has(value)) throw errors.badRequest(`Invalid search query: sorting by ${value} — ${TICKETS_LATER}`);
     const mapped = SORT_FIELDS[value];
-    if (!mapped) throw queryError('order_by takes created, updated or name', position);
+    if (!mapped) throw queryError('order_by takes created, updated or name (and for tickets status, priority or ticket_type)', position);
     field = mapped;
   };
   const setDirection = (raw: string, position?: number): void => {
@@ -443,9 +374,8 @@ export function planSearch(parsed: ParsedQuery, context: CompileContext, options
   for (const term of terms) {
     if (term.kind !== 'field') continue;
     if (SEARCH_TYPES.some((type) => known(type, term))) continue;
-    if (TICKET_KEYWORDS.has(term.keyword)) {
-      throw errors.badRequest(`Invalid search query: ${term.keyword} is a ticket keyword — ${TICKETS_LATER} (at character ${term.position})`);
-    }
+    const missing = UNSUPPORTED_TICKET_KEYWORDS[term.keyword];
+    if (missing !== undefined) throw queryError(`${term.keyword} is a Zendesk ticket keyword for ${missing}, which Roster does not have`, term.position);
     throw queryError(`unknown keyword ${term.keyword}`, term.position);
   }
   const types = requested.filter((type) => terms.every((term) => term.kind === 'text' || known(type, term)));
@@ -476,6 +406,9 @@ export function planSearch(parsed: ParsedQuery, context: CompileContext, options
       return term.negated ? negate(condition) : condition;
     });
     where[type] = conditions.length === 0 ? sql<SqlBool>`true` : sql<SqlBool>`(${sql.join(conditions, sql` AND `)})`;
+  }
+  if (TICKET_SORT_FIELDS.has(order.field) && types.some((type) => type !== 'ticket')) {
+    throw queryError(`order_by:${order.field} sorts tickets only; add type:ticket`, orderTerms.find((term) => term.keyword === 'order_by')?.position);
   }
   const sortMatches = terms.some(
     (term) => !term.negated && (term.kind === 'text' || !ORDERED_INDEX_KEYWORDS.has(term.keyword) || (term.keyword === 'organization' && !isNone(term))),

@@ -5,12 +5,15 @@ import type { SearchVisibility } from '../policy/policy.ts';
 import type { Executor } from '../users/users.repository.ts';
 import { needsCustomFields, planSearch, type CompileContext, type PlanOptions, type SearchPlan, type SearchType } from './compile-query.ts';
 import { parseQuery } from './query-parser.ts';
+import { ticketVisibility } from '../tickets/ticket-access.ts';
+import { PRIORITY_ORDER, STATUS_ORDER } from './ticket-keywords.ts';
 
 /**
  * Runs a search: parse → plan (src/search/compile-query.ts) → one SQL statement per type for
  * the page's ids and one for the count. Results are read from the tables themselves, so a write
  * is found as soon as it commits. The runner adds what every search has: the account, live
- * users only (deleted users are not searchable), and what the caller may see.
+ * users only (deleted users are not searchable), live tickets only (not soft-deleted), and what
+ * the caller may see (for tickets, the same ticket-access filter every ticket list uses).
  */
 
 export interface SearchHit {
@@ -18,6 +21,7 @@ export interface SearchHit {
   id: number;
   created_at: Date;
   updated_at: Date;
+  /** A user's or organization's name; a ticket's subject. */
   name: string;
   /** created_at in microseconds since the epoch: the export cursor, exact where a Date is not. */
   created_us: number;
@@ -25,10 +29,11 @@ export interface SearchHit {
   sort_name: string;
 }
 
-export async function compileSearch(db: Executor, accountId: number, query: string, options: PlanOptions & { now?: Date }): Promise<SearchPlan> {
+export async function compileSearch(db: Executor, accountId: number, query: string, options: PlanOptions & { now?: Date; actorId?: number }): Promise<SearchPlan> {
   const parsed = parseQuery(query);
   const context: CompileContext = {
     accountId,
+    actorId: options.actorId,
     now: options.now ?? new Date(),
     userFields: new Map(),
     organizationFields: new Map(),
@@ -71,6 +76,15 @@ function typeQuery(db: Executor, accountId: number, plan: SearchPlan, type: Sear
     if (!visibility.endUsers) query = query.where('u.role', '<>', 'end-user');
     return query as unknown as HitQuery;
   }
+  if (type === 'ticket') {
+    return db
+      .selectFrom('tickets as t')
+      .select(['t.id', 't.created_at', 't.updated_at', 't.subject as name', sql<number>`(extract(epoch FROM t.created_at) * 1000000)::bigint`.as('created_us'), sql<string>`roster_fold(t.subject)`.as('sort_name')])
+      .where('t.account_id', '=', accountId)
+      .where('t.deleted_at', 'is', null)
+      .where(ticketVisibility(visibility.tickets, visibility.actorId))
+      .where(where) as unknown as HitQuery;
+  }
   if (!visibility.organizations) return undefined;
   return db
     .selectFrom('organizations as o')
@@ -79,12 +93,24 @@ function typeQuery(db: Executor, accountId: number, plan: SearchPlan, type: Sear
     .where(where) as unknown as HitQuery;
 }
 
-const alias = (type: SearchType): string => (type === 'user' ? 'u' : 'o');
+const ALIASES: Record<SearchType, string> = { user: 'u', organization: 'o', ticket: 't' };
+const alias = (type: SearchType): string => ALIASES[type];
+
+/** Zendesk's ticket orders: statuses and priorities by rank (no priority first), types by name. */
+function ticketOrderKey(field: 'status' | 'priority' | 'ticket_type') {
+  if (field === 'status') return sql`array_position(ARRAY[${sql.join([...STATUS_ORDER])}]::text[], t.status)`;
+  if (field === 'priority') return sql`coalesce(array_position(ARRAY[${sql.join([...PRIORITY_ORDER])}]::text[], t.priority), 0)`;
+  return sql`coalesce(t.type, '')`;
+}
 
 function ordered(query: HitQuery, type: SearchType, plan: SearchPlan): HitQuery {
   const a = alias(type);
   const { order } = plan;
-  const column = sql.ref(`${a}.${order.field === 'name' ? 'name' : order.field}`);
+  if (order.field === 'status' || order.field === 'priority' || order.field === 'ticket_type') {
+    // planSearch allows these for a search of tickets alone.
+    return query.orderBy(ticketOrderKey(order.field), order.direction).orderBy(sql.ref('t.created_at'), order.direction).orderBy(sql.ref('t.id'), order.direction);
+  }
+  const column = sql.ref(`${a}.${order.field === 'name' ? (type === 'ticket' ? 'subject' : 'name') : order.field}`);
   // `+ interval '0'` orders the same but matches no index: see SearchPlan.sortMatches.
   // By name: the folded name in byte order ("C"), which compareHits below reproduces exactly when
   // it merges the types of a mixed search.
@@ -109,7 +135,8 @@ function compareHits(order: SearchPlan['order']) {
   return (left: SearchHit, right: SearchHit): number => {
     let byKey = 0;
     if (order.field === 'name') byKey = compareCodePoints(left.sort_name, right.sort_name);
-    else byKey = left[order.field].getTime() - right[order.field].getTime();
+    // Ticket-only orders never merge types (planSearch): created_at stands in for the type check.
+    else byKey = left[order.field === 'updated_at' ? 'updated_at' : 'created_at'].getTime() - right[order.field === 'updated_at' ? 'updated_at' : 'created_at'].getTime();
     if (byKey !== 0) return sign * byKey;
     if (left.type !== right.type) return left.type < right.type ? -1 : 1;
     return sign * (left.id - right.id);

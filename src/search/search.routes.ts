@@ -70,7 +70,7 @@ export async function searchRoutes(app: App, { database }: Services): Promise<vo
   const concurrent = database.kind === 'postgres';
 
   app.get('/api/v2/search', {
-    schema: { tags, summary: 'Search users and organizations (Zendesk query syntax; the first 1,000 results)', querystring: SearchQuery, response: { 200: SearchResponse, ...errorResponses } },
+    schema: { tags, summary: 'Search users, organizations and tickets (Zendesk query syntax; the first 1,000 results)', querystring: SearchQuery, response: { 200: SearchResponse, ...errorResponses } },
   }, async (request) => {
     const actor = requireUser(request);
     const visibility = authorizeSearch(actor);
@@ -78,7 +78,7 @@ export async function searchRoutes(app: App, { database }: Services): Promise<vo
     const text = requiredQuery(query);
     const page = searchWindow(query, SEARCH_WINDOW);
     const accountId = request.ctx.account.id;
-    const plan = await compileSearch(db, accountId, text, { sortBy: queryString(query.sort_by, 'sort_by'), sortOrder: queryString(query.sort_order, 'sort_order') });
+    const plan = await compileSearch(db, accountId, text, { actorId: actor.id, sortBy: queryString(query.sort_by, 'sort_by'), sortOrder: queryString(query.sort_order, 'sort_order') });
     const { hits, count } = await searchPage(db, accountId, plan, visibility, { offset: (page.page - 1) * page.perPage, limit: page.perPage }, { concurrent });
     return { results: await presentHits(db, request, actor, hits), facets: null, ...pageLinks(request, page, count, SEARCH_WINDOW), count };
   });
@@ -86,10 +86,11 @@ export async function searchRoutes(app: App, { database }: Services): Promise<vo
   app.get('/api/v2/search/count', {
     schema: { tags, summary: 'Count search results', querystring: SearchQuery, response: { 200: SearchCountResponse, ...errorResponses } },
   }, async (request) => {
-    const visibility = authorizeSearch(requireUser(request));
+    const actor = requireUser(request);
+    const visibility = authorizeSearch(actor);
     const query = request.query as Query;
     const accountId = request.ctx.account.id;
-    const plan = await compileSearch(db, accountId, requiredQuery(query), {});
+    const plan = await compileSearch(db, accountId, requiredQuery(query), { actorId: actor.id });
     return { count: await searchCount(db, accountId, plan, visibility) };
   });
 
@@ -103,8 +104,7 @@ export async function searchRoutes(app: App, { database }: Services): Promise<vo
     const filter = query.filter !== null && typeof query.filter === 'object' ? (query.filter as Query) : {};
     const rawType = queryString(filter.type, 'filter[type]')?.trim().toLowerCase();
     if (rawType === undefined || rawType === '') throw errors.missingParameter('filter[type]');
-    if (rawType === 'ticket') throw errors.badRequest('Invalid filter[type]: ticket search arrives with tickets, which Roster does not have yet');
-    if (!(SEARCH_TYPES as readonly string[]).includes(rawType)) throw errors.badRequest('filter[type] must be user or organization');
+    if (!(SEARCH_TYPES as readonly string[]).includes(rawType)) throw errors.badRequest('filter[type] must be user, organization or ticket');
     const type = rawType as SearchType;
     const cursor = query.page !== null && typeof query.page === 'object' ? (query.page as Query) : {};
     if (query.page !== undefined && (query.page === null || typeof query.page !== 'object')) {
@@ -116,7 +116,7 @@ export async function searchRoutes(app: App, { database }: Services): Promise<vo
     const afterText = queryString(cursor.after, 'page[after]');
     const after = afterText === undefined || afterText === '' ? undefined : decodeExportCursor(afterText);
     const accountId = request.ctx.account.id;
-    const plan = await compileSearch(db, accountId, text, { only: type });
+    const plan = await compileSearch(db, accountId, text, { only: type, actorId: actor.id });
     const { hits, hasMore } = await exportPage(db, accountId, plan, type, visibility, { size, after });
     const last = hits[hits.length - 1];
     const afterCursor = last ? encodeExportCursor(last) : null;
@@ -149,7 +149,7 @@ export async function searchRoutes(app: App, { database }: Services): Promise<vo
       return presentUsersPage(request, actor, users, page, users.length);
     }
     if (text === undefined || text.trim() === '') throw errors.missingParameter('query or external_id');
-    const plan = await compileSearch(db, accountId, text, { only: 'user' });
+    const plan = await compileSearch(db, accountId, text, { only: 'user', actorId: actor.id });
     const { hits, count } = await searchPage(db, accountId, plan, visibility, { offset: (page.page - 1) * page.perPage, limit: page.perPage }, { concurrent });
     return presentUsersPage(request, actor, await loadUserHits(db, request, hits), page, count);
   });

@@ -4,17 +4,18 @@ import { UserResponse } from '../users/users.schemas.ts';
 
 /**
  * Zendesk's SearchResultObject: the result's own JSON (a user as the users API shows it, an
- * organization as the organizations API does) plus `result_type`. The fields every type shares
+ * organization as the organizations API does, a ticket as the tickets API does) plus `result_type`. The fields every type shares
  * are declared; the rest pass through as presented.
  */
 export const SearchResult = Type.Object(
   {
     id: Id,
     url: Type.String(),
-    name: Type.String(),
+    /** Users and organizations; a ticket has a subject instead. */
+    name: Type.Optional(Type.String()),
     created_at: DateTime,
     updated_at: DateTime,
-    result_type: Type.String({ enum: ['user', 'organization'] }),
+    result_type: Type.String({ enum: ['user', 'organization', 'ticket'] }),
   },
   { additionalProperties: true },
 );
@@ -43,7 +44,7 @@ export const SearchCountResponse = Type.Object({ count: Type.Integer() });
 export const SearchExportQuery = Type.Object(
   {
     query: Type.Optional(Type.String()),
-    filter: Type.Optional(Type.Unknown({ description: '`filter[type]`: user or organization (required)' })),
+    filter: Type.Optional(Type.Unknown({ description: '`filter[type]`: user, organization or ticket (required)' })),
     page: Type.Optional(Type.Unknown({ description: '`page[size]` (at most 1,000, default 100), `page[after]`' })),
   },
   { additionalProperties: true },

@@ -88,6 +88,24 @@ describe('node-zendesk search against a listening Roster server', () => {
     expect(byExternalId.map((user) => user.id)).toEqual([id]);
   });
 
+  it('finds tickets with search.query (type:ticket), in the tickets API shape', async () => {
+    const requester = await createUser({ name: `Requester ${run}` });
+    const created = await t.request('POST', '/api/v2/tickets', {
+      body: { ticket: { subject: `Compat ticket ${run}`, requester_id: requester, priority: 'high', comment: { body: `Conversation word w${run}` } } },
+    });
+    expect(created.statusCode).toBe(201);
+    const id = created.json().ticket.id as number;
+    const { response, result } = await client.search.query(`type:ticket priority>normal subject:${run}`);
+    expect(response.status).toBe(200);
+    const results = records(result, 'results');
+    expect(results.map((r) => r.id)).toEqual([id]);
+    expect(results[0]).toMatchObject({ result_type: 'ticket', subject: `Compat ticket ${run}`, requester_id: requester, priority: 'high', status: 'new' });
+    const byComment = records((await client.search.query(`type:ticket w${run}`)).result, 'results');
+    expect(byComment.map((r) => r.id)).toEqual([id]);
+    const { result: counted } = await client.search.showResultsCount(`type:ticket requester:${requester}`);
+    expect(counted).toEqual({ count: 1 });
+  });
+
   it('surfaces a malformed query as a 400 the client reports', async () => {
     const failure = await client.search.query('name:"unclosed').then(
       () => undefined,
@@ -96,7 +114,7 @@ describe('node-zendesk search against a listening Roster server', () => {
     expect(failure).toBeInstanceOf(Error);
     expect((failure as Error).message).toContain('400');
     const raw = connect(t, { throwOriginalException: true }) as unknown as Client;
-    const original = await raw.search.query('type:ticket status:open').then(
+    const original = await raw.search.query('type:ticket status:opened').then(
       () => undefined,
       (error: unknown) => error,
     );

@@ -113,9 +113,12 @@ describe('planSearch', () => {
   it('sends a keyword to the types that know it', () => {
     expect(planSearch(parseQuery('role:agent'), context).types).toEqual(['user']);
     expect(planSearch(parseQuery('tier:gold'), context).types).toEqual(['organization']);
-    expect(planSearch(parseQuery('tags:vip'), context).types).toEqual(['user', 'organization']);
+    expect(planSearch(parseQuery('tags:vip'), context).types).toEqual(['user', 'organization', 'ticket']);
+    expect(planSearch(parseQuery('status<solved'), context).types).toEqual(['ticket']);
+    expect(planSearch(parseQuery('organization:none'), context).types).toEqual(['user', 'ticket']);
     expect(planSearch(parseQuery('type:organization'), context).types).toEqual(['organization']);
-    expect(planSearch(parseQuery('-type:organization hello'), context).types).toEqual(['user']);
+    expect(planSearch(parseQuery('-type:organization hello'), context).types).toEqual(['user', 'ticket']);
+    expect(planSearch(parseQuery('-type:organization -type:ticket hello'), context).types).toEqual(['user']);
   });
 
   it('reads order_by and sort, and the sort_by/sort_order parameters', () => {
@@ -128,10 +131,12 @@ describe('planSearch', () => {
     ['foo:bar', 'unknown keyword foo (at character 1)'],
     ['type:user tier:gold', 'tier does not apply to users (at character 11)'],
     ['type:organization role:agent', 'role does not apply to organizations'],
-    ['type:ticket status:open', 'ticket search arrives with tickets'],
-    ['status:open', 'status is a ticket keyword'],
-    ['type:user order_by:priority', 'ticket search arrives with tickets'],
-    ['type:widget', 'type takes user or organization (at character 1)'],
+    ['type:ticket role:agent', 'role does not apply to tickets (at character 13)'],
+    ['type:user status:open', 'status does not apply to users (at character 11)'],
+    ['status:later', 'status takes new, open, pending, hold, solved, closed'],
+    ['type:user order_by:priority', 'order_by:priority sorts tickets only; add type:ticket (at character 11)'],
+    ['brand:main', 'brand is a Zendesk ticket keyword for brands, which Roster does not have (at character 1)'],
+    ['type:widget', 'type takes user, organization or ticket (at character 1)'],
     ['role:boss', 'role takes end-user, agent or admin'],
     ['role>agent', 'role takes ":"'],
     ['created>yesterdayish', 'created takes a date'],
@@ -153,8 +158,8 @@ describe('planSearch', () => {
   });
 
   it('compiles any parsable query or refuses it with a 400', () => {
-    const keyword = fc.constantFrom('name', 'email', 'phone', 'role', 'organization', 'group', 'tags', 'external_id', 'details', 'notes', 'created', 'updated', 'is_suspended', 'is_verified', 'plan', 'seats', 'tier', 'type', 'order_by', 'sort', 'status', 'user_fields.plan', 'bogus');
-    const value = fc.oneof(fc.constantFrom('none', 'true', 'agent', '2024-01-01', '4hours', 'user', '*', 'a*', '12', '"x y"', 'é'), fc.string({ maxLength: 8 }));
+    const keyword = fc.constantFrom('name', 'email', 'phone', 'role', 'organization', 'group', 'tags', 'external_id', 'details', 'notes', 'created', 'updated', 'is_suspended', 'is_verified', 'plan', 'seats', 'tier', 'type', 'order_by', 'sort', 'status', 'user_fields.plan', 'bogus', 'priority', 'requester', 'assignee', 'cc', 'commenter', 'subject', 'description', 'comment', 'via', 'solved', 'due_date', 'has_attachment', 'ticket_type', 'brand');
+    const value = fc.oneof(fc.constantFrom('none', 'true', 'agent', '2024-01-01', '4hours', 'user', 'ticket', 'open', 'high', 'me', 'a@b.c', '*', 'a*', '12', '"x y"', 'é'), fc.string({ maxLength: 8 }));
     const op = fc.constantFrom(':', '<', '>', '<=', '>=');
     const term = fc.oneof(
       fc.tuple(fc.constantFrom('', '-'), keyword, op, value).map(([sign, k, o, v]) => `${sign}${k}${o}${v}`),
