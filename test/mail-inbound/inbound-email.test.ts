@@ -197,7 +197,7 @@ describe('POST /api/v2/inbound_email: replies', () => {
 
   it('a reply to a closed ticket becomes a new ticket (a follow-up, as in Zendesk)', async () => {
     const first = (await postMail(t, corpus('multipart-alternative.eml'))).json().inbound_email;
-    await t.runtime.database.db.updateTable('tickets').set({ status: 'closed', solved_at: new Date() }).where('id', '=', first.ticket_id).execute();
+    await t.runtime.database.db.updateTable('tickets').set({ status: 'closed', solved_at: new Date(), closed_at: new Date() }).where('id', '=', first.ticket_id).execute();
     const outcome = (await postMail(t, corpus('reply.eml'))).json().inbound_email;
     expect(outcome.status).toBe('ticket_created');
     expect(outcome.ticket_id).not.toBe(first.ticket_id);

@@ -40,8 +40,13 @@ export function supportAddress(subdomain: string, mailDomain: string, tag?: stri
   return `${SUPPORT_LOCAL}${tag ? `+${tag}` : ''}@${subdomain}.${mailDomain}`;
 }
 
-/** The account's key for ticket tokens, made on first use (one statement: concurrent first uses agree). */
+/**
+ * The account's key for ticket tokens, made on first use. Read first: the account row is written
+ * (and locked) only the once; the coalesce makes concurrent first uses agree on one key.
+ */
 export async function inboundMailKey(db: Executor, accountId: number): Promise<string> {
+  const existing = await db.selectFrom('accounts').select('inbound_mail_key').where('id', '=', accountId).executeTakeFirst();
+  if (existing?.inbound_mail_key) return existing.inbound_mail_key;
   const row = await db
     .updateTable('accounts')
     .set((eb) => ({ inbound_mail_key: eb.fn.coalesce('inbound_mail_key', eb.val(crypto.randomBytes(32).toString('base64url'))) }))
