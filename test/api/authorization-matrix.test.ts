@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureAccount } from '../../src/accounts/bootstrap.ts';
 import { issueApiToken } from '../../src/auth/api-tokens.ts';
+import { exportFilesFor } from '../../src/privacy/exports/export-files.ts';
+import { signLink } from '../../src/privacy/exports/signed-links.ts';
 import { issueToken } from '../../src/mail/tokens.ts';
 import { basic, createTestApp, OWNER_EMAIL, type Caller, type TestApp } from '../helpers.ts';
 
@@ -120,6 +122,7 @@ const DELETED_BY_ID: Statuses      = [401, 403, 404, 200, 200, 200, 200, 404];
 const SUSPENDED_BY_ID: Statuses    = [401, 403, 403, 200, 200, 200, 200, 404];
 const SIGNED_IN: Statuses          = [401, 200, 200, 200, 200, 200, 200, 200];
 const REQUEST_BY_ID: Statuses      = [401, 200, 404, 200, 200, 200, 200, 404];
+const EXPORT_SUBJECT: Statuses     = [401, 200, 403, 403, 403, 200, 200, 404];
 
 const ROWS: Row[] = [
   // Documentation
@@ -338,6 +341,17 @@ const ROWS: Row[] = [
   { method: 'GET', route: '/api/v2/imports/:import_id/rows', path: async () => `/api/v2/imports/${await matrixImport()}/rows`, expect: ADMIN_BY_ID },
   { method: 'GET', route: '/api/v2/imports/:import_id/report', path: async () => `/api/v2/imports/${await matrixImport()}/report`, expect: ADMIN_BY_ID },
 
+  // Data exports (issue 7 items 1-2): anyone exports their own data; someone else's takes export_personal_data (admins;
+  // agents by custom role); all users is admins'. An export (here: the end-user caller's, asked for by the owner) is
+  // read and downloaded by its requester, its subject and admins; downloads also need the signed link.
+  { method: 'POST', route: '/api/v2/users/me/personal_data_exports', expect: SIGNED_IN },
+  { method: 'POST', route: '/api/v2/users/:user_id/personal_data_exports', path: (f) => `/api/v2/users/${f.target}/personal_data_exports`, expect: ADMIN_BY_ID },
+  { method: 'GET', route: '/api/v2/personal_data_exports/:export_id', path: async (f) => `/api/v2/personal_data_exports/${await matrixPersonalExport(f)}`, expect: EXPORT_SUBJECT },
+  { method: 'POST', route: '/api/v2/users/exports', expect: ADMIN_ONLY },
+  { method: 'GET', route: '/api/v2/users/exports/:export_id', path: async () => `/api/v2/users/exports/${await matrixUsersExport()}`, expect: ADMIN_BY_ID },
+  { method: 'GET', route: '/api/v2/data_exports/:export_id/download', path: (f) => signedExportPath(f, 'file'), expect: EXPORT_SUBJECT },
+  { method: 'GET', route: '/api/v2/data_exports/:export_id/attachments/:attachment_id', path: async (f) => signedExportPath(f, `attachment:${(await f.fresh.attachment()).attachment}`), expect: EXPORT_SUBJECT },
+
   // Redaction suggestions (issue 7 item 3): staff who can see the ticket (the restricted agent cannot see f.ticket).
   { method: 'GET', route: '/api/v2/tickets/:ticket_id/redaction_suggestions', path: (f) => `/api/v2/tickets/${f.ticket}/redaction_suggestions`, expect: TICKET_BY_ID },
   // Audit log (issue 7 item 6): admins only; the foreign admin lists their own account's log and cannot see this one's entries.
@@ -395,6 +409,34 @@ async function matrixImport(): Promise<number> {
   if (response.statusCode !== 200) throw new Error(`fixture import: ${response.statusCode} ${response.body}`);
   importId = response.json().import.id as number;
   return importId;
+}
+let personalExportId: number | undefined;
+/** A finished personal-data export about the end-user caller, asked for by the owner. */
+async function matrixPersonalExport(f: Fixture): Promise<number> {
+  if (personalExportId !== undefined) return personalExportId;
+  const response = await t.request('POST', `/api/v2/users/${f.callers.endUser.id}/personal_data_exports`);
+  if (response.statusCode !== 200) throw new Error(`fixture personal export: ${response.statusCode} ${response.body}`);
+  const job = await t.waitForJob(response.json().job_status.id as string);
+  if (job.status !== 'completed') throw new Error(`fixture personal export job: ${JSON.stringify(job)}`);
+  personalExportId = response.json().personal_data_export.id as number;
+  return personalExportId;
+}
+let usersExportId: number | undefined;
+/** A users export of this account, asked for by the owner. */
+async function matrixUsersExport(): Promise<number> {
+  if (usersExportId !== undefined) return usersExportId;
+  const response = await t.request('POST', '/api/v2/users/exports');
+  if (response.statusCode !== 200) throw new Error(`fixture users export: ${response.statusCode} ${response.body}`);
+  usersExportId = response.json().users_export.id as number;
+  return usersExportId;
+}
+/** A signed link (as the export's job signs them) to the personal export's file or to one attachment. */
+async function signedExportPath(f: Fixture, item: string): Promise<string> {
+  const id = await matrixPersonalExport(f);
+  const key = await exportFilesFor(t.runtime.database, 'memory://').linkKey();
+  const { expires, signature } = signLink(key, { accountId: t.account.id, exportId: id, item }, new Date(Date.now() + 86_400_000));
+  const what = item === 'file' ? 'download' : `attachments/${item.slice('attachment:'.length)}`;
+  return `/api/v2/data_exports/${id}/${what}?expires=${expires}&signature=${signature}`;
 }
 /** The newest audit entry of this account, for the audit log row. */
 async function matrixAuditLog(): Promise<number> {
