@@ -398,6 +398,7 @@ describe('detectPii: throughput', () => {
     const rate = Buffer.byteLength(text) / 1e6 / seconds;
     console.log(`detectPii throughput: ${rate.toFixed(2)} MB/s (${Buffer.byteLength(text)} bytes, ${spans.length} spans, ${(seconds * 1000).toFixed(0)} ms)`);
     expect(spans.length).toBeGreaterThan(4000);
-    expect(rate).toBeGreaterThan(0.2);
+    // A guard against a quadratic regression (1 MB within 20 s even on a loaded 2-core machine), not a benchmark.
+    expect(rate).toBeGreaterThan(0.05);
   });
 });
