@@ -45,11 +45,12 @@ import { deletedTicketsRoutes } from './tickets/deleted-tickets.routes.ts';
 import { suspendedTicketsRoutes } from './tickets/suspended-tickets.routes.ts';
 import { lifecycleRoutes } from './lifecycle/lifecycle.routes.ts';
 import { importsRoutes } from './imports/imports.routes.ts';
+import { dataExportsRoutes } from './privacy/exports/exports.routes.ts';
+import { erasureRoutes } from './privacy/erasure/erasure.routes.ts';
 import type { Mail } from './mail/outbox.ts';
 import { outboxRoutes } from './mail/outbox.routes.ts';
 import { accountMailRoutes } from './mail/account-mail.routes.ts';
 import { inboundEmailRoutes } from './mail/inbound/inbound-email.routes.ts';
-import { dataExportsRoutes } from './privacy/exports/exports.routes.ts';
 
 export interface Services {
   config: Config;
@@ -196,10 +197,11 @@ export async function buildApp(services: Services & { logger?: boolean | object 
     await suspendedTicketsRoutes(api as App, all);
     await lifecycleRoutes(api as App, all);
     await importsRoutes(api as App, all);
+    await dataExportsRoutes(api as App, all);
+    await erasureRoutes(api as App, all);
     await outboxRoutes(api as App, all);
     await accountMailRoutes(api as App, all);
     await inboundEmailRoutes(api as App, all);
-    await dataExportsRoutes(api as App, all);
   });
 
   app.addHook('onSend', async (_request, reply, payload) => {

@@ -18,9 +18,10 @@ import { lifecycleJobs } from './lifecycle/destroy-users.jobs.ts';
 import { purgeDeletedUsersJob } from './lifecycle/purge-deleted-users.ts';
 import { importJobs } from './imports/imports.jobs.ts';
 import { sweepImportFilesJob } from './imports/sweep-import-files.ts';
-import { Mail } from './mail/outbox.ts';
 import { exportJobs, sweepExportFilesJob } from './privacy/exports/data-exports.ts';
 import { exportFilesFor } from './privacy/exports/export-files.ts';
+import { erasureJobs } from './privacy/erasure/erasure.jobs.ts';
+import { Mail } from './mail/outbox.ts';
 
 export interface Runtime {
   app: App;
@@ -74,6 +75,7 @@ export async function startRuntime(options: StartOptions): Promise<Runtime> {
     for (const definition of ticketJobs) jobs.define(definition as never);
     for (const definition of deletedTicketJobs(storage)) jobs.define(definition as never);
     for (const definition of importJobs(database, mail)) jobs.define(definition);
+    for (const definition of erasureJobs(database, storage)) jobs.define(definition);
     jobs.schedule(sweepImportFilesJob(database, config.dataDir));
     // Personal-data and users exports; their files share one instance with the routes (exportFilesFor).
     for (const definition of exportJobs(database, exportFilesFor(database, config.dataDir))) jobs.define(definition);
@@ -81,7 +83,7 @@ export async function startRuntime(options: StartOptions): Promise<Runtime> {
     jobs.schedule(autoCloseJob(database));
     for (const definition of lifecycleJobs) jobs.define(definition as never);
     jobs.schedule(expireUploadsJob(database, storage));
-    jobs.schedule(purgeDeletedUsersJob(database));
+    jobs.schedule(purgeDeletedUsersJob(database, storage));
     await jobs.start();
     await listener?.start();
     const accounts = new AccountCache(database.db);

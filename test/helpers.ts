@@ -42,10 +42,11 @@ export function basic(login: string, secret: string): Record<string, string> {
  * One runtime per test file: in-memory PGlite, or a private schema on the PostgreSQL server
  * when DATABASE_URL is set, so files never see each other's rows.
  */
-export async function createTestApp(options: { rateLimitPerMinute?: number; baseDomain?: string; env?: Record<string, string> } = {}): Promise<TestApp> {
+export async function createTestApp(options: { rateLimitPerMinute?: number; baseDomain?: string; env?: Record<string, string>; dataDir?: string } = {}): Promise<TestApp> {
   const schema = onPostgres ? `t_${crypto.randomBytes(6).toString('hex')}` : undefined;
   const config = { ...loadConfig({ DATA_DIR: 'memory://', ...(onPostgres ? { DATABASE_URL: process.env.DATABASE_URL } : {}), ...options.env }), rateLimitPerMinute: options.rateLimitPerMinute ?? 0, baseDomain: options.baseDomain };
-  config.dataDir = 'memory://';
+  // A real directory (the zero-trace test reads every file under it); in memory otherwise.
+  config.dataDir = options.dataDir ?? 'memory://';
   const runtime = await startRuntime({ config, ...(schema ? { schema } : {}), jobPollingSeconds: 0.5 });
   const db = runtime.database.db;
   let tokenSecret = '';

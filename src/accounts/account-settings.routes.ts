@@ -19,10 +19,12 @@ export const SETTING_DEFAULTS = {
   welcome_email_on_agent_create: true,
   help_center_enabled: true,
   locale: 'en-US',
-} satisfies Required<Pick<AccountSettings, 'require_email_on_create' | 'auto_close_after_days' | 'anonymous_requests' | 'user_purge_after_days' | 'user_restore_window' | 'welcome_email_on_agent_create' | 'help_center_enabled' | 'locale'>>;
+  /** What a forgotten person's identity gets when it writes in again (src/privacy/erasure/suppression.ts). */
+  forgotten_identity_policy: 'new_profile' as 'new_profile' | 'suspend',
+} satisfies Required<Pick<AccountSettings, 'require_email_on_create' | 'auto_close_after_days' | 'anonymous_requests' | 'user_purge_after_days' | 'user_restore_window' | 'welcome_email_on_agent_create' | 'help_center_enabled' | 'locale' | 'forgotten_identity_policy'>>;
 
 /** Settings whose value is one of a fixed list of strings. */
-const CHOICES: Record<string, readonly string[]> = { locale: MAIL_LOCALES };
+const CHOICES: Record<string, readonly string[]> = { locale: MAIL_LOCALES, forgotten_identity_policy: ['new_profile', 'suspend'] };
 
 /** Solved tickets close after 1 to 28 days (Zendesk's automation condition allows up to 28). */
 const AUTO_CLOSE_DAYS = { minimum: 1, maximum: 28 };
@@ -42,6 +44,7 @@ const Settings = Type.Object({
   welcome_email_on_agent_create: Type.Boolean({ description: 'Send a welcome email (a link to set a password) when an agent or admin creates a user; needs help_center_enabled' }),
   help_center_enabled: Type.Boolean({ description: 'The Help Center is on: self sign-up, and the pages that welcome, verification and reset links open; off sends no welcome or verification mail' }),
   locale: Type.String({ description: 'The account\'s language: new users get it, and mail falls back to it (en-US, fr, pt-BR, zh-CN)' }),
+  forgotten_identity_policy: Type.Union([Type.Literal('new_profile'), Type.Literal('suspend')], { description: 'A forgotten (erased) person who writes in again: new_profile (Zendesk) or suspend (their submission goes to suspended tickets)' }),
 });
 
 export function effectiveSettings(settings: AccountSettings): typeof SETTING_DEFAULTS {

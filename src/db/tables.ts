@@ -18,6 +18,8 @@ export interface AccountSettings {
   user_purge_after_days?: number;
   /** Soft-deleted users and merges can be restored until the purge (default true). */
   user_restore_window?: boolean;
+  /** A forgotten (erased) person who writes in again: a new profile (default) or a suspended ticket. */
+  forgotten_identity_policy?: 'new_profile' | 'suspend';
   /** Send a welcome email when an agent or admin creates a user (default true; needs help_center_enabled). */
   welcome_email_on_agent_create?: boolean;
   /** The Help Center is on: sign-up and the pages mail links open (default true). */

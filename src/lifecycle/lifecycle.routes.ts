@@ -15,7 +15,6 @@ import { findUser, findUsersByExternalIds, selectUsers, type UserView } from '..
 import { CountResponse, UserEnvelope, UserResponse } from '../users/users.schemas.ts';
 import { presentDeletedUser } from './deleted-users.presenter.ts';
 import { countDeletedUsers, selectDeletedUsers, type DeletedUserState, type DeletedUserView } from './deleted-users.repository.ts';
-import { parseDeletedUserSort, parseSortedPage, sortedCursorPage, sortedDeletedUsers } from './deleted-users-sort.ts';
 import { destroyManyUsers } from './destroy-users.jobs.ts';
 import {
   DeletedUserEnvelope,
@@ -40,7 +39,7 @@ const DeletedUserParams = IdParams('deleted_user_id');
 /** destroy_by_query deletes at most as many users as destroy_many takes. */
 const QUERY_LIMIT = 100;
 
-export async function lifecycleRoutes(app: App, { database, jobs }: Services): Promise<void> {
+export async function lifecycleRoutes(app: App, { database, jobs, storage }: Services): Promise<void> {
   const db = database.db;
   const showUser = async (request: FastifyRequest, userId: number) => {
     const user = await findUser(db, request.ctx.account.id, userId);
@@ -214,16 +213,8 @@ export async function lifecycleRoutes(app: App, { database, jobs }: Services): P
     authorize.viewDeletedUsers(requireUser(request));
     const query = request.query as Record<string, unknown>;
     const state = stateOf(query);
-    const accountId = request.ctx.account.id;
-    const sort = parseDeletedUserSort(query);
-    if (sort) {
-      const sortedPage = parseSortedPage(query, sort);
-      const sorted = await sortedDeletedUsers(db, request.ctx.account, state, sort, sortedPage);
-      const presentSorted = (row: DeletedUserView) => presentDeletedUser(row, baseUrl(request), request.ctx.account);
-      if (sortedPage.kind === 'cursor') return envelope('deleted_users', sortedCursorPage(request, sorted, sortedPage, sort), presentSorted);
-      return envelope('deleted_users', offsetPage(request, sorted, sortedPage, await countDeletedUsers(db, accountId, state)), presentSorted);
-    }
     const page = parsePage(query);
+    const accountId = request.ctx.account.id;
     const rows = (await applyPage(selectDeletedUsers(db, accountId, state), 'u.id', page).execute()) as DeletedUserView[];
     const present = (row: DeletedUserView) => presentDeletedUser(row, baseUrl(request), request.ctx.account);
     if (page.kind === 'cursor') return envelope('deleted_users', cursorPage(request, rows, page, (row) => row.id), present);
@@ -251,7 +242,7 @@ export async function lifecycleRoutes(app: App, { database, jobs }: Services): P
   }, async (request) => {
     const actor = requireUser(request);
     const userId = request.params.deleted_user_id as number;
-    await db.transaction().execute((tx) => permanentlyDeleteUser(tx, request.ctx.account, actor, userId));
+    await db.transaction().execute((tx) => permanentlyDeleteUser(tx, storage, request.ctx.account, actor, userId));
     return { deleted_user: presentDeletedUser(await deletedUser(request, userId), baseUrl(request), request.ctx.account) };
   });
 

@@ -7,6 +7,8 @@ import type { ScheduledJobDefinition } from '../jobs/jobs.ts';
 import { authorize, type Actor } from '../policy/policy.ts';
 import type { Executor } from '../users/users.repository.ts';
 import { removeExportsHolding } from '../privacy/exports/remove-exports.ts';
+import { scrubPersonMentions } from '../privacy/erasure/scrub-person.ts';
+import type { FileStorage } from '../tickets/storage.ts';
 import { findDeletion } from './lifecycle.repository.ts';
 import { DAY_MS, lifecycleSettings } from './lifecycle-settings.ts';
 
@@ -16,7 +18,7 @@ export const PURGED_NAME = 'Permanently Deleted User';
 export const PURGE_BATCH = 50;
 
 /** DELETE /api/v2/deleted_users/{id}: admins, only after a soft delete. */
-export async function permanentlyDeleteUser(tx: Executor, account: Account, actor: Actor, userId: number, now = new Date()): Promise<void> {
+export async function permanentlyDeleteUser(tx: Executor, storage: FileStorage, account: Account, actor: Actor, userId: number, now = new Date()): Promise<void> {
   authorize.manageDeletedUsers(actor);
   const deletion = await findDeletion(tx, account.id, userId);
   if (!deletion) {
@@ -25,7 +27,7 @@ export async function permanentlyDeleteUser(tx: Executor, account: Account, acto
     throw errors.notFound();
   }
   if (deletion.purged_at) throw errors.notFound();
-  await purgeUser(tx, account.id, actor.id, userId, now);
+  await purgeUser(tx, account.id, actor.id, userId, now, storage);
 }
 
 /**
@@ -35,7 +37,21 @@ export async function permanentlyDeleteUser(tx: Executor, account: Account, acto
  * that hold its data, and its name and address on suspended tickets. The user row stays, named
  * "Permanently Deleted User", so its tickets (which stay intact) keep a requester. Idempotent.
  */
-export async function purgeUser(tx: Executor, accountId: number, actorId: number | null, userId: number, now: Date): Promise<void> {
+export async function purgeUser(tx: Executor, accountId: number, actorId: number | null, userId: number, now: Date, storage: FileStorage): Promise<void> {
+  // Their name and identifiers leave ticket texts, suspended tickets and attachment files (the
+  // tickets stay); first, while the identities (or their restore copies) still say what to find.
+  await scrubPersonMentions(tx, storage, accountId, actorId, userId, PURGED_NAME);
+  // Profiles merged into this one (and not brought back) are the same person's: they go with it.
+  const mergedIn = await tx
+    .selectFrom('user_merges as m')
+    .innerJoin('user_deletions as d', (join) => join.onRef('d.account_id', '=', 'm.account_id').onRef('d.user_id', '=', 'm.source_id'))
+    .select('m.source_id')
+    .where('m.account_id', '=', accountId)
+    .where('m.target_id', '=', userId)
+    .where('m.undone_at', 'is', null)
+    .where('d.purged_at', 'is', null)
+    .execute();
+  for (const merged of mergedIn) await purgeUser(tx, accountId, actorId, merged.source_id, now, storage);
   // Table names are constants: the statement is plain SQL so one helper serves five tables.
   // outbox_messages and user_tokens: the person's mail (address, text) and one-time links (issue 8).
   for (const table of ['user_identities', 'organization_memberships', 'group_memberships', 'oauth_tokens', 'user_suspensions', 'outbox_messages', 'user_tokens'] as const) {
@@ -84,7 +100,7 @@ export async function purgeUser(tx: Executor, accountId: number, actorId: number
  * as of `now`. SKIP LOCKED leaves a row another process is purging to it; a purged row no longer
  * matches, so running twice purges nothing twice.
  */
-async function purgeDueBatch(tx: Executor, account: Pick<Account, 'id' | 'settings'>, now: Date): Promise<number> {
+async function purgeDueBatch(tx: Executor, storage: FileStorage, account: Pick<Account, 'id' | 'settings'>, now: Date): Promise<number> {
   const dueBefore = new Date(now.getTime() - lifecycleSettings(account).purgeAfterDays * DAY_MS);
   const due = await sql<{ user_id: number }>`
     SELECT user_id FROM user_deletions
@@ -92,7 +108,7 @@ async function purgeDueBatch(tx: Executor, account: Pick<Account, 'id' | 'settin
     ORDER BY deleted_at, user_id
     LIMIT ${PURGE_BATCH}
     FOR UPDATE SKIP LOCKED`.execute(tx);
-  for (const row of due.rows) await purgeUser(tx, account.id, null, Number(row.user_id), now);
+  for (const row of due.rows) await purgeUser(tx, account.id, null, Number(row.user_id), now, storage);
   return due.rows.length;
 }
 
@@ -123,12 +139,12 @@ async function expireMergeSnapshots(tx: Executor, account: Pick<Account, 'id' | 
  * from the data, not from remembered runs: after downtime it catches up on the whole backlog,
  * batch by batch, and a changed setting applies to every pending deletion. Tests pass `now`.
  */
-export async function sweepDeletedUsers(db: Database['db'], now: Date): Promise<number> {
+export async function sweepDeletedUsers(db: Database['db'], now: Date, storage: FileStorage): Promise<number> {
   const accounts = await db.selectFrom('accounts').select(['id', 'settings']).orderBy('id').execute();
   let purged = 0;
   for (const account of accounts) {
     for (;;) {
-      const count = await db.transaction().execute((tx) => purgeDueBatch(tx, account, now));
+      const count = await db.transaction().execute((tx) => purgeDueBatch(tx, storage, account, now));
       purged += count;
       if (count < PURGE_BATCH) break;
       // Let requests in between batches (the embedded database has one connection).
@@ -140,12 +156,12 @@ export async function sweepDeletedUsers(db: Database['db'], now: Date): Promise<
 }
 
 /** Every hour at minute 23 (UTC): a user is purged within an hour of falling due. */
-export function purgeDeletedUsersJob(database: Database): ScheduledJobDefinition {
+export function purgeDeletedUsersJob(database: Database, storage: FileStorage): ScheduledJobDefinition {
   return {
     name: 'roster-purge-deleted-users',
     cron: '23 * * * *',
     run: async (now) => {
-      await sweepDeletedUsers(database.db, now);
+      await sweepDeletedUsers(database.db, now, storage);
     },
   };
 }

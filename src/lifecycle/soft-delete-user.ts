@@ -19,12 +19,14 @@ export async function findLiveUser(tx: Executor, accountId: number, userId: numb
  * `base`). Thrown as AppErrors so destroy_many reports them per user and destroy_by_query's dry
  * run can list them.
  */
-export async function checkDeletable(tx: Executor, account: Account, actor: Actor, target: UserView): Promise<void> {
+export async function checkDeletable(tx: Executor, account: Account, actor: Actor, target: UserView, options: { openTicketsHandled?: boolean } = {}): Promise<void> {
   authorize.deleteUser(actor, target);
   if (target.shared) throw errors.field('base', 'InvalidValue', 'Users created by ticket sharing cannot be deleted');
   if (target.role === 'admin' && (await countAdmins(tx, account.id)) <= 1) {
     throw errors.field('base', 'InvalidValue', 'The last admin of the account cannot be deleted');
   }
+  // The erasure (src/privacy/erasure) closes, reassigns or deletes them itself.
+  if (options.openTicketsHandled) return;
   const open = await countOpenRequested(tx, account.id, target.id);
   if (open > 0) throw errors.field('base', 'InvalidValue', `User is requester on ${open} ${open === 1 ? 'ticket' : 'tickets'} that ${open === 1 ? 'is' : 'are'} not closed.`);
 }
@@ -61,30 +63,9 @@ export async function applySoftDelete(tx: Executor, account: Account, actor: Act
     .where('id', '=', target.id)
     .execute();
   await tx.deleteFrom('oauth_tokens').where('account_id', '=', account.id).where('user_id', '=', target.id).execute();
-  await unassignOpenTickets(tx, account, actor, target.id, now);
   await tx
     .insertInto('user_deletions')
     .values({ account_id: account.id, user_id: target.id, deleted_at: now, deleted_by: actor?.id ?? null, stash: restoreWindow ? JSON.stringify(stash) : null, purged_at: null })
     .onConflict((oc) => oc.columns(['account_id', 'user_id']).doUpdateSet({ deleted_at: now, deleted_by: actor?.id ?? null, stash: restoreWindow ? JSON.stringify(stash) : null, purged_at: null }))
     .execute();
-}
-
-/**
- * A deleted agent's tickets that are not closed lose their assignee and keep their group, as
- * Zendesk does when an agent is deleted through the API: they return to the group's unassigned
- * queue instead of waiting on someone who can no longer sign in. Closed tickets keep the
- * assignee (they are history and cannot change). One audit entry per ticket, naming the field.
- */
-async function unassignOpenTickets(tx: Executor, account: Account, actor: Actor | null, userId: number, now: Date): Promise<void> {
-  const tickets = await tx
-    .updateTable('tickets')
-    .set({ assignee_id: null, updated_at: now })
-    .where('account_id', '=', account.id)
-    .where('assignee_id', '=', userId)
-    .where('status', '<>', 'closed')
-    .returning('id')
-    .execute();
-  for (const ticket of tickets) {
-    await audit(tx, { accountId: account.id, actorId: actor?.id ?? null, action: 'ticket.update', targetType: 'ticket', targetId: ticket.id, changedFields: ['assignee_id'] });
-  }
 }

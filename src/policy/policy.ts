@@ -448,6 +448,25 @@ export const authorizeTicketPrivacy = {
   },
 };
 
+// Privacy: forget user
+/**
+ * Forget user (issue 7 item 4; DOMAIN.md §6 "Erasure"): admins, and agents whose custom role
+ * grants `erase_users` and who see every ticket (an erasure reaches into all of them). Whom may be
+ * erased is the soft delete's rule on top (owner, self, agents end users only, last admin, shared
+ * placeholders: src/lifecycle/soft-delete-user.ts checkDeletable). Deleting tickets as part of it
+ * also takes `ticket_deletion`. Receipts: whoever may erase.
+ */
+export const authorizeErasure = {
+  eraseUser(actor: Actor, deletesTickets: boolean): void {
+    need(actor, 'erase_users', actor.permissions.erase_users);
+    if (!isAdmin(actor)) need(actor, 'ticket_access', actor.permissions.ticket_access === 'all');
+    if (deletesTickets) need(actor, 'ticket_deletion', actor.permissions.ticket_deletion);
+  },
+  viewReceipts(actor: Actor): void {
+    need(actor, 'erase_users', actor.permissions.erase_users);
+  },
+};
+
 // Imports
 /**
  * CSV imports of users (DOMAIN.md §2 item 5; seed 001: "administrators can add multiple users at

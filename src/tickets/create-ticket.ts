@@ -12,6 +12,7 @@ import type { TicketInput } from './ticket-input.ts';
 import { applyPeople } from './ticket-people.ts';
 import type { TicketView } from './tickets.repository.ts';
 import { suspendSubmission } from './suspend-submission.ts';
+import { FORGOTTEN_IDENTITY_CAUSE, ForgottenIdentity } from '../privacy/erasure/suppression.ts';
 
 export interface CreateTicketOptions {
   /** `api` for POST /tickets, `web` for requests, `email` for inbound mail (Zendesk's via.channel). */
@@ -56,7 +57,16 @@ export async function createTicket(tx: Executor, account: Account, actor: Actor 
   let requesterOrganizationId: number | null | undefined;
   if (input.requester) {
     if (!('id' in input.requester)) authorizeTickets.bringInUser(actor, options.via);
-    const requester = await findOrCreatePerson(tx, account, actor, input.requester, 'requester', true);
+    const ref = input.requester;
+    const requester = await findOrCreatePerson(tx, account, actor, ref, 'requester', true, { requester: true }).catch((error: unknown) => {
+      if (error instanceof ForgottenIdentity && !('id' in ref)) return { forgotten: ref };
+      throw error;
+    });
+    // A forgotten identity under the `suspend` policy: no profile, the submission is held (src/privacy/erasure/suppression.ts).
+    if ('forgotten' in requester) {
+      const author = { name: requester.forgotten.name ?? null, email: requester.forgotten.email };
+      return { suspendedTicketId: await suspendSubmission(tx, account, actor, null, input, { channel: options.channel, via: options.via, submitterId: actor?.id ?? null, cause: FORGOTTEN_IDENTITY_CAUSE, author }) };
+    }
     requesterId = requester.id;
     requesterCreated = requester.created;
     requesterOrganizationId = requester.organization_id;

@@ -4,6 +4,7 @@ import type { Actor } from '../policy/policy.ts';
 import { createUser } from '../users/create-user.ts';
 import { parseUserInput } from '../users/user-input.ts';
 import type { Executor } from '../users/users.repository.ts';
+import { checkForgottenIdentity } from '../privacy/erasure/suppression.ts';
 import type { PersonRef } from './ticket-input.ts';
 
 export interface Person {
@@ -54,6 +55,8 @@ export async function findOrCreatePerson(
   ref: PersonRef,
   field: string,
   create: boolean,
+  /** A requester: a forgotten identity under the `suspend` policy throws ForgottenIdentity instead of getting a profile. */
+  options: { requester?: boolean } = {},
 ): Promise<Person & { created: boolean }> {
   if ('id' in ref) {
     const found = await findPersonById(tx, account.id, ref.id);
@@ -63,6 +66,8 @@ export async function findOrCreatePerson(
   const existing = await findPersonByEmail(tx, account.id, ref.emailKey);
   if (existing) return { ...existing, created: false };
   if (!create) throw errors.field(field, 'InvalidValue', 'There is no user with this email address');
+  // Someone erased writing in again (issue 7 item 5): matched by the keyed hash of the address.
+  if (options.requester) await checkForgottenIdentity(tx, account, 'email', ref.emailKey);
   // The name defaults to the address's local part, as Zendesk does for a requester without one.
   const name = ref.name ?? ref.email.slice(0, ref.email.indexOf('@'));
   const input = parseUserInput({ name, email: ref.email }, 'create');

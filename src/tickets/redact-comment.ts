@@ -148,17 +148,25 @@ async function redactAttachmentOf(tx: Executor, storage: FileStorage, account: A
     if (field) throw errors.field(field, 'InvalidValue', 'External attachment urls: not an attachment URL of this comment');
     throw errors.notFound();
   }
+  return redactAttachmentFile(tx, storage, account.id, actor.id, attachment, comment.ticket_id);
+}
+
+/**
+ * The attachment becomes an empty `redacted.txt` and its bytes leave storage (shared by the
+ * redaction API and the erasure, src/privacy/erasure). Already redacted: unchanged.
+ */
+export async function redactAttachmentFile(tx: Executor, storage: FileStorage, accountId: number, actorId: number | null, attachment: TicketAttachmentRow, ticketId: number | null): Promise<TicketAttachmentRow> {
   if (attachment.redacted) return attachment;
   const emptyKey = await storage.put(Buffer.alloc(0));
   const updated = await tx
     .updateTable('ticket_attachments')
     .set({ file_name: 'redacted.txt', content_type: 'text/plain', size: 0, storage_key: emptyKey, redacted: true })
-    .where('account_id', '=', account.id)
+    .where('account_id', '=', accountId)
     .where('id', '=', attachment.id)
     .returningAll()
     .executeTakeFirstOrThrow();
-  await tx.updateTable('tickets').set({ updated_at: new Date() }).where('account_id', '=', account.id).where('id', '=', comment.ticket_id).execute();
-  await audit(tx, { accountId: account.id, actorId: actor.id, action: 'ticket_attachment.redact', targetType: 'ticket_attachment', targetId: attachment.id, changedFields: ['file'] });
+  if (ticketId !== null) await tx.updateTable('tickets').set({ updated_at: new Date() }).where('account_id', '=', accountId).where('id', '=', ticketId).execute();
+  await audit(tx, { accountId, actorId, action: 'ticket_attachment.redact', targetType: 'ticket_attachment', targetId: attachment.id, changedFields: ['file'] });
   await storage.delete(attachment.storage_key);
   return updated;
 }

@@ -41,11 +41,18 @@ export async function suspendSubmission(
   tx: Executor,
   account: Account,
   actor: Actor | null,
-  requesterId: number,
+  requesterId: number | null,
   input: TicketInput,
-  options: { channel: string; via: 'ticket' | 'request'; submitterId: number },
+  options: {
+    channel: string;
+    via: 'ticket' | 'request';
+    submitterId: number | null;
+    /** Another cause than a suspended user (a forgotten identity, src/privacy/erasure/suppression.ts), with the sender as given. */
+    cause?: { cause: string; cause_id: number };
+    author?: { name: string | null; email: string };
+  },
 ): Promise<number> {
-  const author = await tx
+  const author = options.author ? { id: null, ...options.author } : requesterId === null ? undefined : await tx
     .selectFrom('users as u')
     .leftJoin('user_identities as i', (join) => join.onRef('i.account_id', '=', 'u.account_id').onRef('i.user_id', '=', 'u.id').on('i.type', '=', 'email').on('i.primary', '=', true))
     .select(['u.id', 'u.name', 'i.value as email'])
@@ -58,7 +65,7 @@ export async function suspendSubmission(
   const ccs = [...(input.emailCcs.set ?? []), ...input.emailCcs.add];
   const fields: StoredFields = {
     via: options.via,
-    submitter_id: options.submitterId,
+    ...(options.submitterId !== null ? { submitter_id: options.submitterId } : {}),
     ...(html !== undefined ? { html_body: html } : {}),
     ...(input.priority !== undefined ? { priority: input.priority } : {}),
     ...(input.type !== undefined ? { type: input.type } : {}),
@@ -73,7 +80,7 @@ export async function suspendSubmission(
     .insertInto('suspended_tickets')
     .values({
       account_id: account.id,
-      ...SUSPENDED_USER_CAUSE,
+      ...(options.cause ?? SUSPENDED_USER_CAUSE),
       author_id: author?.id ?? null,
       author_name: author?.name ?? null,
       author_email: author?.email ?? null,

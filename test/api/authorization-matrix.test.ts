@@ -381,9 +381,23 @@ const ROWS: Row[] = [
   { method: 'GET', route: '/api/v2/deleted_users/:deleted_user_id', path: async (f) => `/api/v2/deleted_users/${await deletedUser(f)}`, expect: ADMIN_BY_ID },
   { method: 'DELETE', route: '/api/v2/deleted_users/:deleted_user_id', path: async (f) => `/api/v2/deleted_users/${await deletedUser(f)}`, expect: ADMIN_BY_ID },
   { method: 'PUT', route: '/api/v2/deleted_users/:deleted_user_id/restore', path: async (f) => `/api/v2/deleted_users/${await deletedUser(f)}/restore`, expect: ADMIN_BY_ID },
+  // Forget user (issue 7 item 4): admins (agents only by a custom role granting erase_users); receipts likewise.
+  { method: 'POST', route: '/api/v2/users/:user_id/erasure', path: async (f) => `/api/v2/users/${await f.fresh.endUser()}/erasure`, body: () => ({ dry_run: true }), expect: ADMIN_BY_ID },
+  { method: 'GET', route: '/api/v2/erasure_receipts', expect: ADMIN_ONLY },
+  { method: 'GET', route: '/api/v2/erasure_receipts/:erasure_receipt_id', path: async (f) => `/api/v2/erasure_receipts/${await erasureReceipt(f)}`, expect: ADMIN_BY_ID },
 ];
 
 /** A soft-deleted end user (deleted by the owner), for the Deleted users rows. */
+let receiptId: number | undefined;
+/** One erasure receipt of this account (the owner forgets a fresh end user; the receipt exists from the request on). */
+async function erasureReceipt(f: Fixture): Promise<number> {
+  if (receiptId !== undefined) return receiptId;
+  const response = await t.request('POST', `/api/v2/users/${await f.fresh.endUser()}/erasure`, { body: {} });
+  if (response.statusCode !== 200) throw new Error(`fixture erasure: ${response.body}`);
+  receiptId = response.json().erasure_receipt.id as number;
+  return receiptId;
+}
+
 async function deletedUser(f: Fixture): Promise<number> {
   const id = await f.fresh.endUser();
   const response = await t.request('DELETE', `/api/v2/users/${id}`);

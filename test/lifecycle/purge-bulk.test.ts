@@ -35,11 +35,11 @@ describe('Automatic purge (pinned clock)', () => {
     const db = t.runtime.database.db;
     const id = await deletedUser(t, { name: 'Soon Gone', email: 'soon.gone@roster.test' });
     const now = Date.now();
-    expect(await sweepDeletedUsers(db, new Date(now + 29 * DAY))).toBe(0);
+    expect(await sweepDeletedUsers(db, new Date(now + 29 * DAY), t.runtime.storage)).toBe(0);
     expect((await t.request('GET', `/api/v2/deleted_users/${id}`)).json().deleted_user.state).toBe('pending_purge');
-    expect(await sweepDeletedUsers(db, new Date(now + 30 * DAY + 60_000))).toBe(1);
+    expect(await sweepDeletedUsers(db, new Date(now + 30 * DAY + 60_000), t.runtime.storage)).toBe(1);
     expect((await t.request('GET', `/api/v2/deleted_users/${id}`)).json().deleted_user).toMatchObject({ state: 'purged', name: 'Permanently Deleted User', email: null });
-    expect(await sweepDeletedUsers(db, new Date(now + 40 * DAY))).toBe(0);
+    expect(await sweepDeletedUsers(db, new Date(now + 40 * DAY), t.runtime.storage)).toBe(0);
     const audits = await db.selectFrom('audit_events').selectAll().where('action', '=', 'user.purge').execute();
     expect(audits).toHaveLength(1);
     expect(audits[0]?.actor_id).toBeNull();
@@ -61,7 +61,7 @@ describe('Automatic purge (pinned clock)', () => {
       INSERT INTO user_deletions (account_id, user_id, deleted_at) SELECT account_id, id, deleted_at FROM u`.execute(db);
     // The start-up run of the scheduled job may be purging alongside (SKIP LOCKED shares the rows out):
     // between them every due user is purged exactly once.
-    const purged = await sweepDeletedUsers(db, new Date(Date.now() + 8 * DAY));
+    const purged = await sweepDeletedUsers(db, new Date(Date.now() + 8 * DAY), t.runtime.storage);
     expect(purged).toBeGreaterThan(0);
     expect((await t.request('GET', '/api/v2/deleted_users/count?state=pending_purge')).json().count.value).toBe(0);
     expect((await t.request('GET', '/api/v2/deleted_users/count?state=purged')).json().count.value).toBe(PURGE_BATCH * 2 + 4);
@@ -90,7 +90,7 @@ describe('Automatic purge across a restart', () => {
       // The hourly cron is registered durably in the job queue's schedule table.
       const schedules = await sql<{ name: string }>`SELECT name FROM ${sql.table(`${schema ? `${schema}_boss` : 'pgboss'}.schedule`)}`.execute(runtime.database.db);
       expect(schedules.rows.map((row) => row.name)).toContain('roster-purge-deleted-users');
-      expect(await sweepDeletedUsers(runtime.database.db, new Date(Date.now() + 31 * DAY))).toBe(1);
+      expect(await sweepDeletedUsers(runtime.database.db, new Date(Date.now() + 31 * DAY), runtime.storage)).toBe(1);
       const shown = await runtime.app.inject({ method: 'GET', url: `/api/v2/deleted_users/${id}`, headers });
       expect(shown.json().deleted_user).toMatchObject({ state: 'purged', name: 'Permanently Deleted User', email: null });
     } finally {

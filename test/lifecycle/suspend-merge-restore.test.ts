@@ -143,7 +143,7 @@ describe('PUT /api/v2/users/:id/merge', () => {
   it('cannot be undone after the restore window; the snapshot is gone', async () => {
     const { source, target } = await pair();
     expect((await t.request('PUT', `/api/v2/users/${source.id}/merge`, { body: { user: { id: target.id } } })).statusCode).toBe(200);
-    await sweepDeletedUsers(t.runtime.database.db, new Date(Date.now() + 31 * DAY));
+    await sweepDeletedUsers(t.runtime.database.db, new Date(Date.now() + 31 * DAY), t.runtime.storage);
     const snapshots = await t.runtime.database.db.selectFrom('user_merges').select('snapshot').execute();
     expect(snapshots.every((row) => row.snapshot === null)).toBe(true);
     const response = await t.request('PUT', `/api/v2/users/${source.id}/merge/undo`);
