@@ -15,6 +15,7 @@ import { findUser, findUsersByExternalIds, selectUsers, type UserView } from '..
 import { CountResponse, UserEnvelope, UserResponse } from '../users/users.schemas.ts';
 import { presentDeletedUser } from './deleted-users.presenter.ts';
 import { countDeletedUsers, selectDeletedUsers, type DeletedUserState, type DeletedUserView } from './deleted-users.repository.ts';
+import { parseDeletedUserSort, parseSortedPage, sortedCursorPage, sortedDeletedUsers } from './deleted-users-sort.ts';
 import { destroyManyUsers } from './destroy-users.jobs.ts';
 import {
   DeletedUserEnvelope,
@@ -213,8 +214,16 @@ export async function lifecycleRoutes(app: App, { database, jobs, storage }: Ser
     authorize.viewDeletedUsers(requireUser(request));
     const query = request.query as Record<string, unknown>;
     const state = stateOf(query);
-    const page = parsePage(query);
     const accountId = request.ctx.account.id;
+    const sort = parseDeletedUserSort(query);
+    if (sort) {
+      const sortedPage = parseSortedPage(query, sort);
+      const sorted = await sortedDeletedUsers(db, request.ctx.account, state, sort, sortedPage);
+      const presentSorted = (row: DeletedUserView) => presentDeletedUser(row, baseUrl(request), request.ctx.account);
+      if (sortedPage.kind === 'cursor') return envelope('deleted_users', sortedCursorPage(request, sorted, sortedPage, sort), presentSorted);
+      return envelope('deleted_users', offsetPage(request, sorted, sortedPage, await countDeletedUsers(db, accountId, state)), presentSorted);
+    }
+    const page = parsePage(query);
     const rows = (await applyPage(selectDeletedUsers(db, accountId, state), 'u.id', page).execute()) as DeletedUserView[];
     const present = (row: DeletedUserView) => presentDeletedUser(row, baseUrl(request), request.ctx.account);
     if (page.kind === 'cursor') return envelope('deleted_users', cursorPage(request, rows, page, (row) => row.id), present);

@@ -29,7 +29,12 @@ export const DeletedUserResponse = Type.Object({
 export const DeletedUserEnvelope = Type.Object({ deleted_user: DeletedUserResponse });
 export const DeletedUsersList = Type.Object({ deleted_users: Type.Array(DeletedUserResponse), ...OffsetMeta });
 export const DeletedUsersQuery = Type.Object(
-  { state: Type.Optional(Type.String({ enum: ['pending_purge', 'purged'] })) },
+  {
+    state: Type.Optional(Type.String({ enum: ['pending_purge', 'purged'] })),
+    sort_by: Type.Optional(Type.String({ enum: ['name', 'deleted_at', 'purge_at'], description: 'Order of the list (by id when absent); works with offset and cursor pages' })),
+    sort_order: Type.Optional(Type.String({ enum: ['asc', 'desc'], description: 'asc (default) or desc' })),
+    sort: Type.Optional(Type.String({ description: "Zendesk's form: name, deleted_at or purge_at, with - in front for descending (instead of sort_by and sort_order)" })),
+  },
   { additionalProperties: true },
 );
 

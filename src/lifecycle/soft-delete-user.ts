@@ -63,9 +63,30 @@ export async function applySoftDelete(tx: Executor, account: Account, actor: Act
     .where('id', '=', target.id)
     .execute();
   await tx.deleteFrom('oauth_tokens').where('account_id', '=', account.id).where('user_id', '=', target.id).execute();
+  await unassignOpenTickets(tx, account, actor, target.id, now);
   await tx
     .insertInto('user_deletions')
     .values({ account_id: account.id, user_id: target.id, deleted_at: now, deleted_by: actor?.id ?? null, stash: restoreWindow ? JSON.stringify(stash) : null, purged_at: null })
     .onConflict((oc) => oc.columns(['account_id', 'user_id']).doUpdateSet({ deleted_at: now, deleted_by: actor?.id ?? null, stash: restoreWindow ? JSON.stringify(stash) : null, purged_at: null }))
     .execute();
+}
+
+/**
+ * A deleted agent's tickets that are not closed lose their assignee and keep their group, as
+ * Zendesk does when an agent is deleted through the API: they return to the group's unassigned
+ * queue instead of waiting on someone who can no longer sign in. Closed tickets keep the
+ * assignee (they are history and cannot change). One audit entry per ticket, naming the field.
+ */
+async function unassignOpenTickets(tx: Executor, account: Account, actor: Actor | null, userId: number, now: Date): Promise<void> {
+  const tickets = await tx
+    .updateTable('tickets')
+    .set({ assignee_id: null, updated_at: now })
+    .where('account_id', '=', account.id)
+    .where('assignee_id', '=', userId)
+    .where('status', '<>', 'closed')
+    .returning('id')
+    .execute();
+  for (const ticket of tickets) {
+    await audit(tx, { accountId: account.id, actorId: actor?.id ?? null, action: 'ticket.update', targetType: 'ticket', targetId: ticket.id, changedFields: ['assignee_id'] });
+  }
 }

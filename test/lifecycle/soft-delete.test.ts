@@ -77,6 +77,23 @@ describe('DELETE /api/v2/users/:id (soft delete)', () => {
     expect((await t.request('PUT', `/api/v2/users/${user.id}`, { body: { user: { notes: 'x' } } })).statusCode).toBe(422);
   });
 
+  it("deleting an agent unassigns their tickets that are not closed (group kept); closed tickets keep them; audited without values", async () => {
+    const agent = await t.user({ role: 'agent', name: 'Leaving Agent' });
+    const requester = await t.user({});
+    const open = await ticketFor(t, requester.id, 'open', { assignee_id: agent.id });
+    const solved = await ticketFor(t, requester.id, 'solved', { assignee_id: agent.id });
+    const closed = await ticketFor(t, requester.id, 'closed', { assignee_id: agent.id });
+    const groupBefore = (await t.request('GET', `/api/v2/tickets/${open}`)).json().ticket.group_id as number | null;
+    expect((await t.request('DELETE', `/api/v2/users/${agent.id}`)).statusCode).toBe(200);
+    const shown = async (id: number) => (await t.request('GET', `/api/v2/tickets/${id}`)).json().ticket as { assignee_id: number | null; group_id: number | null; status: string };
+    expect(await shown(open)).toMatchObject({ assignee_id: null, group_id: groupBefore, status: 'open' });
+    expect((await shown(solved)).assignee_id).toBeNull();
+    expect((await shown(closed)).assignee_id).toBe(agent.id);
+    const audit = await t.runtime.database.db.selectFrom('audit_events').select(['target_id', 'changed_fields']).where('action', '=', 'ticket.update').where('target_id', 'in', [String(open), String(solved), String(closed)]).execute();
+    expect(audit.map((a) => a.target_id).sort()).toEqual([String(open), String(solved)].sort());
+    for (const entry of audit) expect(entry.changed_fields).toEqual(['assignee_id']);
+  });
+
   it('lets an agent (full profile access, end_user_deletion, all tickets) delete an end user', async () => {
     const agent = await t.user({ role: 'agent' });
     const user = await t.user({});

@@ -1,4 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { exportJobs } from '../../src/privacy/exports/data-exports.ts';
+import { exportFilesFor } from '../../src/privacy/exports/export-files.ts';
+import { ADMIN_PERMISSIONS } from '../../src/roles/permissions.ts';
 import { createTestApp, type Caller, type TestApp } from '../helpers.ts';
 import { personalExport } from './export-helpers.ts';
 
@@ -175,5 +178,77 @@ describe('whose export shows what', () => {
     const { document } = await personalExport(t, leaving.id);
     expect(document.deletion).toMatchObject({ user_id: leaving.id });
     expect(JSON.stringify(document.deletion)).toContain('lena@example.com');
+  });
+});
+
+describe('permissions', () => {
+  it('export_personal_data: admins yes; agents only by a custom role, and for end users only', async () => {
+    const plain = await t.user({ name: 'Plain Agent', role: 'agent' });
+    const refused = await t.request('POST', `/api/v2/users/${person.id}/personal_data_exports`, { as: plain });
+    expect(refused.statusCode).toBe(403);
+    expect(refused.json().description).toContain('export_personal_data');
+
+    const role = await ok('POST', '/api/v2/custom_roles', { custom_role: { name: 'Privacy officer', configuration: { export_personal_data: true } } }, 'custom_role');
+    const officer = await t.user({ name: 'Privacy Officer', role: 'agent', custom_role_id: role });
+    const { document, result } = await personalExport(t, person.id, officer);
+    expect((document.profile as Doc).id).toBe(person.id);
+    expect(result.exported).toMatchObject({ requested_by: officer.id });
+    // Agents' and admins' data is for admins to export.
+    expect((await t.request('POST', `/api/v2/users/${agent.id}/personal_data_exports`, { as: officer })).statusCode).toBe(403);
+    // The officer reads their own request; a plain agent does not.
+    expect((await t.request('GET', `/api/v2/personal_data_exports/${result.exported.id}`, { as: plain })).statusCode).toBe(403);
+    expect((await t.request('GET', `/api/v2/personal_data_exports/${result.exported.id}`, { as: officer })).statusCode).toBe(200);
+    // And the person it is about may read and download it.
+    expect((await t.request('GET', `/api/v2/personal_data_exports/${result.exported.id}`, { as: person })).statusCode).toBe(200);
+    expect((await t.request('GET', result.downloadPath, { as: person })).statusCode).toBe(200);
+  });
+
+  it('end users export only themselves; all users is admins\'; unknown ids are 404 and malformed ones 400', async () => {
+    expect((await t.request('POST', `/api/v2/users/${other.id}/personal_data_exports`, { as: person })).statusCode).toBe(403);
+    expect((await t.request('POST', `/api/v2/users/${person.id}/personal_data_exports`, { as: person })).statusCode).toBe(200);
+    for (const as of [person, agent]) expect((await t.request('POST', '/api/v2/users/exports', { as })).statusCode).toBe(403);
+    expect((await t.request('POST', '/api/v2/users/999999/personal_data_exports')).statusCode).toBe(404);
+    expect((await t.request('POST', '/api/v2/users/abc/personal_data_exports')).statusCode).toBe(400);
+    expect((await t.request('GET', '/api/v2/personal_data_exports/999999')).statusCode).toBe(404);
+    expect((await t.request('GET', '/api/v2/data_exports/1/download')).statusCode).toBe(404);
+    // A users export is not shown as a personal one, nor the other way round.
+    const users = (await t.request('POST', '/api/v2/users/exports')).json().users_export.id as number;
+    expect((await t.request('GET', `/api/v2/personal_data_exports/${users}`)).statusCode).toBe(404);
+  });
+
+  it('a job whose requester lost the permission fails the export instead of making it', async () => {
+    const role = await ok('POST', '/api/v2/custom_roles', { custom_role: { name: 'Briefly allowed', configuration: { export_personal_data: true } } }, 'custom_role');
+    const briefly = await t.user({ name: 'Briefly Allowed', role: 'agent', custom_role_id: role });
+    await t.runtime.jobs.stop();
+    let exportId = 0;
+    try {
+      const created = await t.request('POST', `/api/v2/users/${person.id}/personal_data_exports`, { as: briefly });
+      expect(created.statusCode).toBe(200);
+      exportId = created.json().personal_data_export.id as number;
+      expect((await t.request('PUT', `/api/v2/custom_roles/${role}`, { body: { custom_role: { configuration: { export_personal_data: false } } } })).statusCode).toBe(200);
+    } finally {
+      await t.runtime.jobs.start();
+    }
+    let status = 'queued';
+    for (let attempt = 0; attempt < 100 && (status === 'queued' || status === 'working'); attempt += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      status = (await t.request('GET', `/api/v2/personal_data_exports/${exportId}`)).json().personal_data_export.status as string;
+    }
+    expect(status).toBe('failed');
+  });
+});
+
+describe('durability of a personal-data export', () => {
+  it('is made once: a second run of its job changes nothing, and its file reads back the same', async () => {
+    const { result } = await personalExport(t, other.id);
+    const db = t.runtime.database.db;
+    const before = await db.selectFrom('data_exports').selectAll().where('account_id', '=', t.account.id).where('id', '=', Number(result.exported.id)).executeTakeFirstOrThrow();
+    const [personal] = exportJobs(t.runtime.database, exportFilesFor(t.runtime.database, 'memory://'));
+    if (!personal || !('sliced' in personal) || !before.job_id) throw new Error('no personal export job');
+    const owner = await db.selectFrom('users').selectAll().where('account_id', '=', t.account.id).where('id', '=', t.owner.id).executeTakeFirstOrThrow();
+    expect(await personal.runSlice({ account: t.account, actor: { ...owner, permissions: ADMIN_PERMISSIONS }, jobId: before.job_id }, {})).toBe('done');
+    const after = await db.selectFrom('data_exports').selectAll().where('account_id', '=', t.account.id).where('id', '=', before.id).executeTakeFirstOrThrow();
+    expect(after).toEqual(before);
+    expect((await t.request('GET', result.downloadPath)).statusCode).toBe(200);
   });
 });
