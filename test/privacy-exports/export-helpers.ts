@@ -12,11 +12,11 @@ export function pathOf(url: string): string {
   return `${parsed.pathname}${parsed.search}`;
 }
 
-/** Waits for an export's job (as the owner, who sees every job), then reads the export as `as`. */
-export async function finishedExport(t: TestApp, created: { json(): Record<string, unknown>; statusCode: number; body: string }, key: 'personal_data_export' | 'users_export', as?: Caller): Promise<ExportResult> {
+/** Waits for an export's job (as the owner, who sees every job, unless `jobAs`), then reads the export as `as`. */
+export async function finishedExport(t: TestApp, created: { json(): Record<string, unknown>; statusCode: number; body: string }, key: 'personal_data_export' | 'users_export', as?: Caller, jobAs?: Caller): Promise<ExportResult> {
   if (created.statusCode !== 200) throw new Error(`export request: ${created.statusCode} ${created.body}`);
   const body = created.json() as Record<string, { id: number | string }>;
-  const job = await t.waitForJob(String(body.job_status?.id));
+  const job = await t.waitForJob(String(body.job_status?.id), jobAs);
   if (job.status !== 'completed') throw new Error(`export job: ${JSON.stringify(job)}`);
   const path = key === 'personal_data_export' ? 'personal_data_exports' : 'users/exports';
   const shown = await t.request('GET', `/api/v2/${path}/${body[key]?.id}`, { as: as ?? t.owner });

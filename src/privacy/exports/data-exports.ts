@@ -238,7 +238,7 @@ async function runPersonalSlice(database: Database, files: ExportFiles, context:
   return outcome === 'superseded' ? 'superseded' : 'done';
 }
 
-async function runUsersSlice(database: Database, files: ExportFiles, context: ItemContext & { jobId: string }, now = new Date()): Promise<'done' | 'more' | 'superseded'> {
+async function runUsersSlice(database: Database, files: ExportFiles, context: ItemContext & { jobId: string }, perPart: number, now = new Date()): Promise<'done' | 'more' | 'superseded'> {
   const db = database.db;
   const row = await claim(db, context.account.id, context.jobId);
   if (!row) return 'done';
@@ -254,8 +254,8 @@ async function runUsersSlice(database: Database, files: ExportFiles, context: It
     end: options.end_time ? new Date(options.end_time) : null,
   };
   const written = { records: 0, lastId: options.after_id ?? 0 };
-  const bytes = await files.writePart(row.storage_key, part, usersExportLines(db, row.account_id, range, options.after_id ?? 0, USERS_PER_PART, written));
-  const finished = written.records < USERS_PER_PART;
+  const bytes = await files.writePart(row.storage_key, part, usersExportLines(db, row.account_id, range, options.after_id ?? 0, perPart, written));
+  const finished = written.records < perPart;
   const outcome = await commitPart(db, row, part, { afterId: written.lastId, records: written.records, bytes, finished }, now);
   if (outcome === 'gone') {
     await files.remove(row.storage_key, part + 1);
@@ -265,11 +265,12 @@ async function runUsersSlice(database: Database, files: ExportFiles, context: It
   return finished ? 'done' : 'more';
 }
 
-export function exportJobs(database: Database, files: ExportFiles): SlicedJobDefinition[] {
+/** The two export jobs; `usersPerPart` is for tests (a resumed job is seen with a few users). */
+export function exportJobs(database: Database, files: ExportFiles, usersPerPart = USERS_PER_PART): SlicedJobDefinition[] {
   const failed = async (accountId: number, jobId: string) => failExport(database.db, accountId, jobId);
   return [
     { type: PERSONAL_DATA_EXPORT_JOB, sliced: true, runSlice: (context) => runPersonalSlice(database, files, context), failed },
-    { type: USERS_EXPORT_JOB, sliced: true, runSlice: (context) => runUsersSlice(database, files, context), failed },
+    { type: USERS_EXPORT_JOB, sliced: true, runSlice: (context) => runUsersSlice(database, files, context, usersPerPart), failed },
   ];
 }
 

@@ -112,7 +112,7 @@ export async function dataExportsRoutes(app: App, { config, database, jobs, stor
   }, async (request) => {
     const actor = requireUser(request);
     authorizeExports.allUsers(actor);
-    const input = request.body?.users_export ?? {};
+    const input = (request.body as Static<typeof UsersExportBody> | undefined)?.users_export ?? {};
     const range: UsersExportRange = {
       field: input.date_field === 'created_at' ? 'created_at' : 'updated_at',
       start: parseTime(input.start_time, 'start_time'),

@@ -26,7 +26,7 @@ export const PersonalDataExportCreated = Type.Object({ personal_data_export: Dat
 export const UsersExportEnvelope = Type.Object({ users_export: DataExport });
 export const UsersExportCreated = Type.Object({ users_export: DataExport, job_status: JobStatus });
 
-export const UsersExportBody = Type.Optional(
+export const UsersExportBody = Type.Union([
   Type.Object(
     {
       users_export: Type.Optional(
@@ -42,7 +42,8 @@ export const UsersExportBody = Type.Optional(
     },
     { additionalProperties: false },
   ),
-);
+  Type.Null(),
+]);
 
 export const UserExportParams = IdParams('user_id');
 export const ExportParams = IdParams('export_id');
