@@ -46,7 +46,10 @@ function timestamp(raw: unknown): Date {
     throw errors.badRequest('filter[created_at][] takes two ISO 8601 timestamps');
   }
   const date = new Date(raw);
-  if (Number.isNaN(date.getTime())) throw errors.badRequest('filter[created_at][] takes two ISO 8601 timestamps');
+  // Date would roll 2024-02-30 over to March 1st: the calendar date must exist as written.
+  const [year, month, day] = raw.slice(0, 10).split('-').map(Number);
+  const exists = year !== undefined && month !== undefined && day !== undefined && month >= 1 && month <= 12 && day >= 1 && day <= new Date(Date.UTC(year, month, 0)).getUTCDate();
+  if (Number.isNaN(date.getTime()) || !exists) throw errors.badRequest('filter[created_at][] takes two ISO 8601 timestamps');
   return date;
 }
 

@@ -136,6 +136,7 @@ describe('GET /api/v2/audit_logs', () => {
       '?filter[created_at][]=yesterday&filter[created_at][]=2020-01-01T00:00:00Z',
       '?filter[created_at][]=2021-01-01T00:00:00Z&filter[created_at][]=2020-01-01T00:00:00Z',
       '?filter[created_at]=2020-01-01T00:00:00Z',
+      '?filter[created_at][]=2024-02-30T00:00:00Z&filter[created_at][]=2024-03-01T00:00:00Z',
       `?filter[action]=${'x'.repeat(300)}`,
       '?sort=name',
       '?sort_by=id',
