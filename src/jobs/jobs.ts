@@ -312,9 +312,12 @@ export class Jobs {
   /** With a single process, an active job at start-up was cut off by a crash: put it back to work now. */
   private async resumeInterrupted(): Promise<void> {
     const schema = this.options.schema ?? 'pgboss';
-    const active = await sql<{ id: string }>`SELECT id::text AS id FROM ${sql.table(`${schema}.job`)} WHERE name = ${QUEUE} AND state = 'active'`.execute(this.database.db);
-    const ids = active.rows.map((row) => row.id);
-    if (ids.length > 0) await this.boss.fail(QUEUE, ids);
+    // Task queues too (a mail delivery cut off mid-send is retried now, not after its expiry).
+    for (const name of [QUEUE, ...this.taskQueues.keys()]) {
+      const active = await sql<{ id: string }>`SELECT id::text AS id FROM ${sql.table(`${schema}.job`)} WHERE name = ${name} AND state = 'active'`.execute(this.database.db);
+      const ids = active.rows.map((row) => row.id);
+      if (ids.length > 0) await this.boss.fail(name, ids);
+    }
   }
 
   /** Records the job and queues it in one transaction: a job is never listed but unqueued. */
