@@ -204,7 +204,7 @@ async function measure(runtime: Runtime, headers: Record<string, string>, accoun
 async function explain(db: Db, accountId: number, query: string): Promise<string> {
   const plan = await compileSearch(db, accountId, query, {});
   const parts: string[] = [];
-  for (const statement of searchStatements(db, accountId, plan, { endUsers: true, organizations: true, tickets: { kind: 'all' }, actorId: 0 }, { offset: 0, limit: 100 })) {
+  for (const statement of await searchStatements(db, accountId, plan, { endUsers: true, organizations: true, tickets: { kind: 'all' }, actorId: 0 }, { offset: 0, limit: 100 })) {
     const compiled = statement.query;
     const result = await db.executeQuery<{ 'QUERY PLAN': string }>(CompiledQuery.raw(`EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY ON) ${compiled.sql}`, [...compiled.parameters]));
     parts.push(`-- ${statement.label}\n${result.rows.map((row) => row['QUERY PLAN']).join('\n')}`);

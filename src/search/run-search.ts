@@ -1,4 +1,4 @@
-import { sql, type CompiledQuery, type SelectQueryBuilder } from 'kysely';
+import { CompiledQuery, sql, type Compilable, type SelectQueryBuilder } from 'kysely';
 import type { CustomFieldType, DB } from '../db/tables.ts';
 import { errors } from '../http/errors.ts';
 import type { SearchVisibility } from '../policy/policy.ts';
@@ -103,7 +103,11 @@ function ticketOrderKey(field: 'status' | 'priority' | 'ticket_type') {
   return sql`coalesce(t.type, '')`;
 }
 
-function ordered(query: HitQuery, type: SearchType, plan: SearchPlan): HitQuery {
+/**
+ * `sortMatches` (default: the plan's): read every match and sort it; otherwise walk the order's
+ * index and stop at the page — the right choice once the matches are known to be many.
+ */
+function ordered(query: HitQuery, type: SearchType, plan: SearchPlan, sortMatches = plan.sortMatches): HitQuery {
   const a = alias(type);
   const { order } = plan;
   if (order.field === 'status' || order.field === 'priority' || order.field === 'ticket_type') {
@@ -114,7 +118,7 @@ function ordered(query: HitQuery, type: SearchType, plan: SearchPlan): HitQuery 
   // `+ interval '0'` orders the same but matches no index: see SearchPlan.sortMatches.
   // By name: the folded name in byte order ("C"), which compareHits below reproduces exactly when
   // it merges the types of a mixed search.
-  const key = order.field === 'name' ? sql`roster_fold(${column}) COLLATE "C"` : plan.sortMatches ? sql`(${column} + interval '0 seconds')` : column;
+  const key = order.field === 'name' ? sql`roster_fold(${column}) COLLATE "C"` : sortMatches ? sql`(${column} + interval '0 seconds')` : column;
   return query.orderBy(key, order.direction).orderBy(sql.ref(`${a}.id`), order.direction);
 }
 
@@ -144,8 +148,64 @@ function compareHits(order: SearchPlan['order']) {
 }
 
 /**
+ * Counts are exact up to this many matches of a type. Beyond it, for matches read from a text or
+ * tag index, the page walks the created_at/updated_at index instead of sorting every match, and
+ * the count is PostgreSQL's estimate (never below the limit), flagged `count_is_estimate` —
+ * Zendesk's own counts of large results are approximate too. GET /api/v2/search/count stays exact.
+ * Why: an exact count visits every match in the table (bench/RESULTS.md, "Search").
+ */
+export const EXACT_COUNT_LIMIT = 10_000;
+
+/**
+ * One pass over at most `EXACT_COUNT_LIMIT + 1` matches: their number, and the page sorted from
+ * them — exact whenever they are all the matches (the number is at most the limit).
+ */
+async function cappedPage(
+  db: Executor,
+  query: HitQuery,
+  type: SearchType,
+  plan: SearchPlan,
+  window: { offset: number; limit: number },
+  limit = EXACT_COUNT_LIMIT,
+): Promise<{ rows: SearchHitRow[]; capped: number }> {
+  const a = alias(type);
+  const inner = query
+    .clearSelect()
+    .select([sql.ref(`${a}.id`).as('id'), sql.ref(`${a}.created_at`).as('created_at'), sql.ref(`${a}.updated_at`).as('updated_at'), sql.ref(type === 'ticket' ? 't.subject' : `${a}.name`).as('name')])
+    .limit(limit + 1);
+  const key = sql.ref(`m.${plan.order.field === 'updated_at' ? 'updated_at' : 'created_at'}`);
+  const direction = sql.raw(plan.order.direction === 'asc' ? 'ASC' : 'DESC');
+  const { rows } = await sql<SearchHitRow & { total: number | string }>`
+    WITH m AS MATERIALIZED (${inner})
+    SELECT m.id, m.created_at, m.updated_at, m.name, (extract(epoch FROM m.created_at) * 1000000)::bigint AS created_us, roster_fold(m.name) AS sort_name,
+      (SELECT count(*) FROM m) AS total
+    FROM m ORDER BY ${key} ${direction}, m.id ${direction} OFFSET ${window.offset} LIMIT ${window.limit}`.execute(db);
+  const capped = rows[0] ? Number(rows[0].total) : await countCapped(db, inner);
+  return { rows: rows.map(({ total: _total, ...row }) => ({ ...row, id: Number(row.id) })), capped };
+}
+
+async function countCapped(db: Executor, inner: Compilable): Promise<number> {
+  const { rows } = await sql<{ n: number | string }>`SELECT count(*) AS n FROM (${inner}) AS capped`.execute(db);
+  return Number(rows[0]?.n ?? 0);
+}
+
+/** The planner's estimate of how many rows `query` matches (EXPLAIN, nothing read). */
+async function estimatedCount(db: Executor, query: HitQuery): Promise<number> {
+  const compiled = query.clearSelect().select(sql<number>`1`.as('one')).compile();
+  const result = await db.executeQuery<{ 'QUERY PLAN': unknown }>(CompiledQuery.raw(`EXPLAIN (FORMAT JSON) ${compiled.sql}`, [...compiled.parameters]));
+  const raw = result.rows[0]?.['QUERY PLAN'];
+  const parsed: unknown = typeof raw === 'string' ? JSON.parse(raw) : raw;
+  const rows = Array.isArray(parsed) ? (parsed[0] as { Plan?: { 'Plan Rows'?: unknown } } | undefined)?.Plan?.['Plan Rows'] : undefined;
+  return typeof rows === 'number' && Number.isFinite(rows) ? Math.round(rows) : 0;
+}
+
+/** Orders an index serves (a broad match walks it); by name or a ticket rank, matches are sorted. */
+const indexOrdered = (plan: SearchPlan): boolean => plan.order.field === 'created_at' || plan.order.field === 'updated_at';
+
+/**
  * One offset page of a (possibly mixed) search. Each type yields at most `offset + limit` rows in
- * the page order (the search window keeps that ≤ 1,000), merged here; counts are exact.
+ * the page order (the search window keeps that ≤ 1,000), merged here; counts are exact up to
+ * EXACT_COUNT_LIMIT matches per type (then estimated, `estimated` is true).
  *
  * `concurrent` (PostgreSQL, a pool of connections): every type's page and count statements run at
  * once — a broad match costs its heap visits twice, and overlapping them halves the wait. On
@@ -157,39 +217,50 @@ export async function searchPage(
   plan: SearchPlan,
   visibility: SearchVisibility,
   window: { offset: number; limit: number },
-  options: { concurrent: boolean },
-): Promise<{ hits: SearchHit[]; count: number }> {
+  options: { concurrent: boolean; exactCountLimit?: number },
+): Promise<{ hits: SearchHit[]; count: number; estimated: boolean }> {
+  const exactLimit = options.exactCountLimit ?? EXACT_COUNT_LIMIT;
   const single = plan.types.length === 1;
   const perType = await Promise.all(
     plan.types.map(async (type) => {
       const query = typeQuery(db, accountId, plan, type, visibility);
-      if (!query) return { rows: [] as SearchHitRow[], count: 0, type };
+      if (!query) return { rows: [] as SearchHitRow[], count: 0, type, estimated: false };
       // One type: the database cuts the page itself; several: each gives its first offset + limit rows.
       const page = single ? ordered(query, type, plan).offset(window.offset).limit(window.limit) : ordered(query, type, plan).limit(window.offset + window.limit);
+      if (plan.sortMatches && indexOrdered(plan)) {
+        // Matches from a text or tag index: up to the limit, one pass reads, counts and sorts them.
+        const { rows: sorted, capped } = await cappedPage(db, query, type, plan, single ? window : { offset: 0, limit: window.offset + window.limit }, exactLimit);
+        if (capped <= exactLimit) return { rows: sorted, count: capped, type, estimated: false };
+        // Many: the order's index meets a page's worth within a few hundred rows per percent matched.
+        const walk = ordered(query, type, plan, false);
+        const rows = await (single ? walk.offset(window.offset).limit(window.limit) : walk.limit(window.offset + window.limit)).execute();
+        return { rows, count: Math.max(capped, await estimatedCount(db, query)), type, estimated: true };
+      }
       if (plan.sortMatches) {
         // Every match is read to be sorted anyway: count them in the same pass (one heap visit per
         // match instead of two). Only a page past the last match has no row to carry the total.
         const rows = (await page.select(sql<number>`count(*) OVER ()`.as('total')).execute()) as Array<SearchHitRow & { total: number }>;
         const first = rows[0];
         const count = first ? Number(first.total) : window.offset === 0 || !single ? 0 : await countQuery(query);
-        return { rows: rows.map(({ total: _total, ...row }) => row), count, type };
+        return { rows: rows.map(({ total: _total, ...row }) => row), count, type, estimated: false };
       }
       if (options.concurrent) {
         const [rows, count] = await Promise.all([page.execute(), countQuery(query)]);
-        return { rows, count, type };
+        return { rows, count, type, estimated: false };
       }
       const rows = await page.execute();
       // A short read holds every match: no count statement needed.
-      if (single && rows.length < window.limit && (rows.length > 0 || window.offset === 0)) return { rows, count: window.offset + rows.length, type };
-      if (!single && rows.length < window.offset + window.limit) return { rows, count: rows.length, type };
-      return { rows, count: await countQuery(query), type };
+      if (single && rows.length < window.limit && (rows.length > 0 || window.offset === 0)) return { rows, count: window.offset + rows.length, type, estimated: false };
+      if (!single && rows.length < window.offset + window.limit) return { rows, count: rows.length, type, estimated: false };
+      return { rows, count: await countQuery(query), type, estimated: false };
     }),
   );
   const hits = perType.flatMap(({ rows, type }) => rows.map((row) => ({ type, ...row })));
   const count = perType.reduce((sum, entry) => sum + entry.count, 0);
-  if (single) return { hits, count };
+  const estimated = perType.some((entry) => entry.estimated);
+  if (single) return { hits, count, estimated };
   hits.sort(compareHits(plan.order));
-  return { hits: hits.slice(window.offset, window.offset + window.limit), count };
+  return { hits: hits.slice(window.offset, window.offset + window.limit), count, estimated };
 }
 
 async function countQuery(query: HitQuery): Promise<number> {
@@ -257,14 +328,32 @@ export async function exportPage(
 
 /**
  * The statements a first search page runs, compiled (for EXPLAIN in bench/search.ts): per type,
- * the ordered page and the count, or both in one statement when the matches are sorted.
+ * the page and the count — one statement when the matches come from a text or tag index (at most
+ * EXACT_COUNT_LIMIT + 1 read), plus, when more match, the page walked in index order.
  */
-export function searchStatements(db: Executor, accountId: number, plan: SearchPlan, visibility: SearchVisibility, window: { offset: number; limit: number }) {
+export async function searchStatements(db: Executor, accountId: number, plan: SearchPlan, visibility: SearchVisibility, window: { offset: number; limit: number }) {
   const statements: Array<{ label: string; query: CompiledQuery }> = [];
   for (const type of plan.types) {
     const query = typeQuery(db, accountId, plan, type, visibility);
     if (!query) continue;
     const page = ordered(query, type, plan).offset(window.offset).limit(window.limit);
+    if (plan.sortMatches && indexOrdered(plan)) {
+      const a = alias(type);
+      const inner = query
+        .clearSelect()
+        .select([sql.ref(`${a}.id`).as('id'), sql.ref(`${a}.created_at`).as('created_at'), sql.ref(`${a}.updated_at`).as('updated_at'), sql.ref(type === 'ticket' ? 't.subject' : `${a}.name`).as('name')])
+        .limit(EXACT_COUNT_LIMIT + 1);
+      const key = sql.ref(`m.${plan.order.field === 'updated_at' ? 'updated_at' : 'created_at'}`);
+      statements.push({
+        label: `${type}: page and count, at most ${EXACT_COUNT_LIMIT + 1} matches read`,
+        query: sql`WITH m AS MATERIALIZED (${inner}) SELECT m.id, roster_fold(m.name) AS sort_name, (SELECT count(*) FROM m) AS total FROM m ORDER BY ${key} DESC, m.id DESC LIMIT ${window.limit}`.compile(db),
+      });
+      const { capped } = await cappedPage(db, query, type, plan, window);
+      if (capped > EXACT_COUNT_LIMIT) {
+        statements.push({ label: `${type}: more than ${EXACT_COUNT_LIMIT} match — the page in index order (the count is the planner's estimate)`, query: ordered(query, type, plan, false).offset(window.offset).limit(window.limit).compile() });
+      }
+      continue;
+    }
     if (plan.sortMatches) {
       statements.push({ label: `${type}: page and count`, query: page.select(sql<number>`count(*) OVER ()`.as('total')).compile() });
       continue;

@@ -79,8 +79,8 @@ export async function searchRoutes(app: App, { database }: Services): Promise<vo
     const page = searchWindow(query, SEARCH_WINDOW);
     const accountId = request.ctx.account.id;
     const plan = await compileSearch(db, accountId, text, { actorId: actor.id, sortBy: queryString(query.sort_by, 'sort_by'), sortOrder: queryString(query.sort_order, 'sort_order') });
-    const { hits, count } = await searchPage(db, accountId, plan, visibility, { offset: (page.page - 1) * page.perPage, limit: page.perPage }, { concurrent });
-    return { results: await presentHits(db, request, actor, hits), facets: null, ...pageLinks(request, page, count, SEARCH_WINDOW), count };
+    const { hits, count, estimated } = await searchPage(db, accountId, plan, visibility, { offset: (page.page - 1) * page.perPage, limit: page.perPage }, { concurrent });
+    return { results: await presentHits(db, request, actor, hits), facets: null, ...pageLinks(request, page, count, SEARCH_WINDOW), count, ...(estimated ? { count_is_estimate: true } : {}) };
   });
 
   app.get('/api/v2/search/count', {

@@ -37,6 +37,11 @@ export const SearchResponse = Type.Object({
   next_page: Nullable(Type.String()),
   previous_page: Nullable(Type.String()),
   count: Type.Integer(),
+  /**
+   * Present (true) when `count` is an estimate: more than 10,000 matches of a type found through a
+   * text or tag index (Zendesk's counts of large results are approximate too); /search/count is exact.
+   */
+  count_is_estimate: Type.Optional(Type.Boolean()),
 });
 
 export const SearchCountResponse = Type.Object({ count: Type.Integer() });

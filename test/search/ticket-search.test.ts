@@ -306,3 +306,36 @@ describe('what a searcher may see', () => {
     expect(await found('type:ticket -has_attachment:true status<solved')).toEqual(['cjk', 'fire', 'secret']);
   });
 });
+
+describe('counts: exact up to a limit, then estimated and flagged', () => {
+  it('reads at most limit + 1 matches; beyond, walks the created_at order and estimates the count', async () => {
+    const { compileSearch, searchPage } = await import('../../src/search/run-search.ts');
+    const { authorizeSearch } = await import('../../src/policy/policy.ts');
+    const owner = await t.runtime.database.db.selectFrom('users').select('id').where('account_id', '=', t.account.id).where('is_owner', '=', true).executeTakeFirstOrThrow();
+    const actor = { id: owner.id, role: 'admin' as const, is_owner: true, active: true, suspended: false, permissions: { end_user_list_access: 'full' } } as unknown as Parameters<typeof authorizeSearch>[0];
+    const visibility = authorizeSearch(actor);
+    const db = t.runtime.database.db;
+    const plan = await compileSearch(db, t.account.id, 'type:ticket via:api', {});
+    // via: is not an ordered-index keyword, so the matches are read from their index and counted.
+    const all = await searchPage(db, t.account.id, plan, visibility, { offset: 0, limit: 2 }, { concurrent: false });
+    expect(all.estimated).toBe(false);
+    const exact = all.count;
+    expect(exact).toBeGreaterThanOrEqual(4);
+    const atLimit = await searchPage(db, t.account.id, plan, visibility, { offset: 0, limit: 2 }, { concurrent: false, exactCountLimit: exact });
+    expect(atLimit).toMatchObject({ count: exact, estimated: false });
+    const over = await searchPage(db, t.account.id, plan, visibility, { offset: 0, limit: 2 }, { concurrent: false, exactCountLimit: 2 });
+    expect(over.estimated).toBe(true);
+    expect(over.count).toBeGreaterThanOrEqual(3);
+    // The page itself is exact either way: newest first.
+    expect(over.hits.map((hit) => hit.id)).toEqual(all.hits.map((hit) => hit.id));
+    const second = await searchPage(db, t.account.id, plan, visibility, { offset: 2, limit: 2 }, { concurrent: false, exactCountLimit: 2 });
+    const secondExact = await searchPage(db, t.account.id, plan, visibility, { offset: 2, limit: 2 }, { concurrent: false });
+    expect(second.hits.map((hit) => hit.id)).toEqual(secondExact.hits.map((hit) => hit.id));
+    // /search/count stays exact, and /search answers exact counts unflagged.
+    const counted = await t.request('GET', '/api/v2/search/count?query=type%3Aticket%20via%3Aapi');
+    expect(counted.json()).toEqual({ count: exact });
+    const body = (await t.request('GET', '/api/v2/search?query=type%3Aticket%20via%3Aapi')).json();
+    expect(body.count).toBe(exact);
+    expect(body).not.toHaveProperty('count_is_estimate');
+  });
+});
