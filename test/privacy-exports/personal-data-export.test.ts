@@ -1,8 +1,9 @@
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportJobs } from '../../src/privacy/exports/data-exports.ts';
 import { exportFilesFor } from '../../src/privacy/exports/export-files.ts';
 import { ADMIN_PERMISSIONS } from '../../src/roles/permissions.ts';
-import { createTestApp, type Caller, type TestApp } from '../helpers.ts';
+import { createTestApp, onPostgres, type Caller, type TestApp } from '../helpers.ts';
 import { personalExport } from './export-helpers.ts';
 
 let t: TestApp;
@@ -250,5 +251,18 @@ describe('durability of a personal-data export', () => {
     const after = await db.selectFrom('data_exports').selectAll().where('account_id', '=', t.account.id).where('id', '=', before.id).executeTakeFirstOrThrow();
     expect(after).toEqual(before);
     expect((await t.request('GET', result.downloadPath)).statusCode).toBe(200);
+  });
+});
+
+describe("pg-boss's schema (left out of the personal-data map)", () => {
+  it('holds only ids in the data of the export jobs that ran', async () => {
+    const db = t.runtime.database.db;
+    const { rows: [current] } = await sql<{ schema: string }>`SELECT current_schema() AS schema`.execute(db);
+    const boss = onPostgres ? `${current?.schema}_boss` : 'pgboss';
+    const { rows } = await sql<{ data: unknown }>`SELECT data FROM ${sql.table(`${boss}.job`)} WHERE name = 'roster-item-jobs'`.execute(db);
+    expect(rows.length).toBeGreaterThan(5);
+    for (const { data } of rows) expect(Object.keys(data as object).sort()).toEqual(['accountId', 'jobId']);
+    const text = JSON.stringify(rows);
+    for (const value of ['petra', 'Petra', 'example.com', '4155550123']) expect(text).not.toContain(value);
   });
 });
