@@ -246,6 +246,13 @@ describe('POST /api/v2/inbound_email: what is not taken in', () => {
     expect(await counts(t)).toEqual(before);
   });
 
+  it('the same message delivered twice at once makes one ticket', async () => {
+    const raw = message({ messageId: '<race-1@customer.test>' });
+    const outcomes = (await Promise.all([postMail(t, raw), postMail(t, raw), postMail(t, raw)])).map((response) => response.json().inbound_email.status as string);
+    expect(outcomes.sort()).toEqual(['dropped', 'dropped', 'ticket_created']);
+    expect((await counts(t)).tickets).toBe(1);
+  });
+
   it('an over-size message is refused with 413 and writes nothing', async () => {
     const before = await counts(t);
     const big = message({ messageId: '<big-1@customer.test>', body: 'x'.repeat(LIMIT + 10) });

@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import { sql } from 'kysely';
 import type { Db } from '../../db/database.ts';
 import type { Account, TicketStatus } from '../../db/tables.ts';
 import { audit } from '../../audit/audit.ts';
@@ -83,8 +84,10 @@ export async function receiveMail(deps: InboundDeps, account: Account, raw: Buff
       uploads.push({ token: crypto.randomBytes(18).toString('base64url'), key, fileName: cleanFileName(attachment.fileName), contentType: contentTypeOf(attachment.contentType), size: attachment.content.length });
     }
     return await deps.db.transaction().execute(async (tx) => {
-      // The same message twice (two support addresses, an SMTP retry) is taken once.
+      // The same message twice (two support addresses, an SMTP retry) is taken once; the lock
+      // makes two concurrent deliveries of it wait for each other instead of both passing the check.
       if (message.messageId !== undefined) {
+        await sql`SELECT pg_advisory_xact_lock(hashtextextended(${`inbound:${account.id}:${message.messageId}`}, 0))`.execute(tx);
         const seen = await tx.selectFrom('ticket_mail_messages').select('ticket_id').where('account_id', '=', account.id).where('message_id', '=', message.messageId).executeTakeFirst();
         if (seen) return { status: 'dropped', reason: 'duplicate' } as const;
       }
@@ -136,12 +139,11 @@ function ccsOf(message: SenderMessage, account: Account, mailDomain: string): Ma
     .slice(0, MAX_CCS);
 }
 
-/** The support address the mail came in on (the ticket's `recipient`), in its plain form. */
+/** The support address the mail came in on (the ticket's `recipient`), without its tag. */
 function recipientOf(message: InboundMessage, account: Account, delivery: Delivery, mailDomain: string): string {
   const candidates = [...(delivery.recipients ?? []), ...message.addressed.map((person) => person.email)];
   const own = candidates.find((address) => parseInboxAddress(address, mailDomain)?.subdomain === account.subdomain);
-  const parsed = own ? parseInboxAddress(own, mailDomain) : undefined;
-  return parsed ? (own ?? '').toLowerCase().replace(/\+[^@]*@/, '@') : supportAddress(account.subdomain, mailDomain);
+  return own === undefined ? supportAddress(account.subdomain, mailDomain) : own.trim().toLowerCase().replace(/\+[^@]*@/, '@');
 }
 
 /** The live ticket a message continues: a valid ticket token in an address, else a known Message-ID it answers. */
