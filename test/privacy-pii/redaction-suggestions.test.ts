@@ -103,6 +103,20 @@ describe('GET /api/v2/tickets/:ticket_id/redaction_suggestions', () => {
     expect(bad.json().error).toBe('InvalidParameter');
   });
 
+  it('min_confidence leaves out weaker findings, in the suggestions and in the marked html_body alike', async () => {
+    const ticket = await ticketFor({ name: 'Kim Park', email: 'kim@example.com' }, 'Order 123456789 shipped; card 4111 1111 1111 1111; call (415) 555-2671');
+    const all = (await suggestions(ticket.id, t.owner, '?default_country=US'))[0];
+    expect(all?.suggestions.map((s) => [s.type, s.confidence])).toEqual([['us_ssn', 0.35], ['credit_card', 0.9], ['phone', 0.7]]);
+    const strong = (await suggestions(ticket.id, t.owner, '?default_country=US&min_confidence=0.8'))[0];
+    expect(strong?.suggestions.map((s) => s.type)).toEqual(['credit_card']);
+    expect(strong?.comment_redaction?.html_body.match(/<redact>/g)).toHaveLength(1);
+    expect((await suggestions(ticket.id, t.owner, '?min_confidence=1'))[0]?.suggestions).toEqual([]);
+    for (const bad of ['2', '-0.1', 'abc', '0.5.1']) {
+      const response = await t.request('GET', `/api/v2/tickets/${ticket.id}/redaction_suggestions?min_confidence=${bad}`);
+      expect(response.statusCode, bad).toBe(400);
+    }
+  });
+
   it('suggestions feed PUT …/comments/{id}/redact: redacting each text leaves nothing to suggest', async () => {
     const ticket = await ticketFor({ name: 'Lee Wong', email: 'lee.wong@example.com' }, `Card ${CARD}, mail lee.wong@example.com, SSN 123-45-6789.`);
     const [entry] = await suggestions(ticket.id);

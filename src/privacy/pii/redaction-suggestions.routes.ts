@@ -3,11 +3,14 @@ import type { App, Services } from '../../app.ts';
 import { errorResponses, Nullable } from '../../http/schemas.ts';
 import { requireUser } from '../../http/urls.ts';
 import type { PiiType } from './detect-pii.ts';
-import { parseDefaultCountry, redactionSuggestions } from './redaction-suggestions.ts';
+import { parseDefaultCountry, parseMinConfidence, redactionSuggestions } from './redaction-suggestions.ts';
 
 const Params = Type.Object({ ticket_id: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }) }, { additionalProperties: false });
 const Query = Type.Object(
-  { default_country: Type.Optional(Type.String({ description: "Country for phone numbers written without +prefix (ISO 3166-1 alpha-2); default: the requester's locale region, else US" })) },
+  {
+    default_country: Type.Optional(Type.String({ description: "Country for phone numbers written without +prefix (ISO 3166-1 alpha-2); default: the requester's locale region, else US" })),
+    min_confidence: Type.Optional(Type.String({ description: 'Leave out findings below this confidence (0 to 1; default 0)' })),
+  },
   { additionalProperties: true },
 );
 
@@ -53,8 +56,9 @@ export async function redactionSuggestionsRoutes(app: App, { database }: Service
     },
   }, async (request) => {
     const actor = requireUser(request);
-    const country = parseDefaultCountry((request.query as Record<string, unknown>).default_country);
-    const result = await redactionSuggestions(database.db, request.ctx.account, actor, request.params.ticket_id, country);
+    const query = request.query as Record<string, unknown>;
+    const options = { country: parseDefaultCountry(query.default_country), minConfidence: parseMinConfidence(query.min_confidence) };
+    const result = await redactionSuggestions(database.db, request.ctx.account, actor, request.params.ticket_id, options);
     return { redaction_suggestions: result.comments, ticket_id: result.ticket_id, offsets: 'plain_body' as const, default_country: result.default_country };
   });
 }

@@ -45,6 +45,15 @@ function localeCountry(locale: string | null | undefined): string | undefined {
   return region && region.length === 2 ? supportedCountry(region) : undefined;
 }
 
+/** Parses `min_confidence`: a number from 0 to 1 (default 0: every finding). */
+export function parseMinConfidence(raw: unknown): number {
+  if (raw === undefined || raw === '') return 0;
+  const value = Array.isArray(raw) ? raw[raw.length - 1] : raw;
+  const number = typeof value === 'string' && /^(?:0|1|0?\.\d{1,6}|1\.0{1,6})$/.test(value) ? Number(value) : Number.NaN;
+  if (!(number >= 0 && number <= 1)) throw errors.badRequest('min_confidence must be a number from 0 to 1');
+  return number;
+}
+
 /** Parses `default_country` (ISO 3166-1 alpha-2). */
 export function parseDefaultCountry(raw: unknown): string | undefined {
   if (raw === undefined || raw === '') return undefined;
@@ -91,7 +100,7 @@ const toSuggestion = (text: string, span: PiiSpan): Suggestion => ({
  * A finding that crosses an inline tag keeps the tag inside the markers, which the
  * comment_redactions endpoint accepts (tags inside a marked region stay).
  */
-export function markHtml(html: string, context: PiiContext): string | null {
+export function markHtml(html: string, context: PiiContext, minConfidence = 0): string | null {
   const parts = segments(html);
   let readable = '';
   // For each readable UTF-16 unit: the source range of the character it belongs to (null for a break).
@@ -109,7 +118,7 @@ export function markHtml(html: string, context: PiiContext): string | null {
       for (let i = 0; i < char.char.length; i++) sources.push({ start: char.start, end: char.end });
     }
   }
-  const spans = detectPii(readable, context);
+  const spans = detectPii(readable, context).filter((span) => span.confidence >= minConfidence);
   const cuts: { start: number; end: number }[] = [];
   for (const span of spans) {
     let start: number | undefined;
@@ -132,23 +141,32 @@ export function markHtml(html: string, context: PiiContext): string | null {
   return marked + html.slice(at);
 }
 
-export async function redactionSuggestions(db: Executor, account: Account, actor: TicketViewer, ticketId: number, requestedCountry: string | undefined): Promise<TicketSuggestions> {
+export interface SuggestionOptions {
+  /** Overrides the requester's locale region for national phone numbers. */
+  country?: string;
+  /** Findings below this confidence are left out. */
+  minConfidence: number;
+}
+
+export async function redactionSuggestions(db: Executor, account: Account, actor: TicketViewer, ticketId: number, options: SuggestionOptions): Promise<TicketSuggestions> {
   const ticket = await findTicket(db, account.id, ticketId, actor);
   if (!ticket) throw errors.notFound();
   authorizeTickets.viewTicket(actor, ticket.visible);
   const comments = await selectComments(db, account.id, ticket.id, false).orderBy('c.id').execute();
   const { people, requesterLocale } = await ticketPeople(db, account.id, ticket, ticket.id, comments);
-  const defaultCountry = requestedCountry ?? localeCountry(requesterLocale) ?? 'US';
+  const defaultCountry = options.country ?? localeCountry(requesterLocale) ?? 'US';
   const context: PiiContext = { defaultCountry, people };
   return {
     ticket_id: ticket.id,
     default_country: defaultCountry,
     comments: comments.map((comment) => {
-      const html = markHtml(comment.html_body, context);
+      const html = markHtml(comment.html_body, context, options.minConfidence);
       return {
         comment_id: comment.id,
         public: comment.public,
-        suggestions: detectPii(comment.plain_body, context).map((span) => toSuggestion(comment.plain_body, span)),
+        suggestions: detectPii(comment.plain_body, context)
+          .filter((span) => span.confidence >= options.minConfidence)
+          .map((span) => toSuggestion(comment.plain_body, span)),
         comment_redaction: html === null ? null : { ticket_id: ticket.id, html_body: html },
       };
     }),
