@@ -12,6 +12,7 @@ import { createUser } from '../users/create-user.ts';
 import { updateUser } from '../users/update-user.ts';
 import { parseUserInput, type UserInput } from '../users/user-input.ts';
 import { findUser, type Executor, type UserView } from '../users/users.repository.ts';
+import { createInBulk } from './create-in-bulk.ts';
 import { readRecords, removeFile, type CsvRecord } from './csv-file.ts';
 import type { Mail } from '../mail/outbox.ts';
 import { sendWelcomeMail } from '../mail/welcome.ts';
@@ -252,7 +253,24 @@ async function applyRows(tx: Executor, context: ImportContext, state: ImportRow,
   }
 
   if (state.dry_run) await sql`SAVEPOINT import_dry_run`.execute(tx);
+  // The usual row, a new user, is created in bulk (src/imports/create-in-bulk.ts); the rest go one by one below.
+  const bulkCreated = new Set<number>();
+  if (!careful) {
+    const fresh = independent.filter((p) => p.match === undefined).map((p) => ({ row: p.line.row, raw: p.raw }));
+    let result: Awaited<ReturnType<typeof createInBulk>>;
+    try {
+      result = await createInBulk(tx, context.account, context.actor, fresh);
+    } catch (error) {
+      if (error instanceof AppError) throw error;
+      throw new RedoCarefully();
+    }
+    for (const [row, id] of result.created) {
+      bulkCreated.add(row);
+      outcomes.set(row, { row, status: 'created', user_id: id, error: null, columns: [], description: null });
+    }
+  }
   for (const p of independent) {
+    if (bulkCreated.has(p.line.row)) continue;
     // A savepoint per row costs a subtransaction, and past 64 of them in one transaction every
     // visibility check in PostgreSQL slows down (the subtransaction cache overflows): the usual
     // row — a new user with no organization — goes without. Its only write is createUser's one
