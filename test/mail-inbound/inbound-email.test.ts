@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { ensureAccount } from '../../src/accounts/bootstrap.ts';
+import { issueApiToken } from '../../src/auth/api-tokens.ts';
 import { ticketReplyAddress } from '../../src/mail/inbound/addresses.ts';
-import { createTestApp, type TestApp } from '../helpers.ts';
+import { basic, createTestApp, type Caller, type TestApp } from '../helpers.ts';
 import { corpus, counts, message, postMail, storedAnywhere, SUPPORT } from './mail-helpers.ts';
 
 const LIMIT = 256 * 1024;
@@ -210,6 +212,35 @@ describe('POST /api/v2/inbound_email: replies', () => {
     const outcome = (await postMail(t, corpus('reply.eml'))).json().inbound_email;
     expect(outcome.status).toBe('suspended');
     expect(await comments(first.ticket_id)).toHaveLength(1);
+  });
+});
+
+describe('POST /api/v2/inbound_email: accounts and attachments on replies', () => {
+  it('a reply with an attachment stores it on the comment', async () => {
+    const first = (await postMail(t, corpus('multipart-alternative.eml'))).json().inbound_email;
+    const raw = corpus('attachments.eml').toString('latin1')
+      .replace('From: Bea Costa <bea@customer.test>', 'From: Ana Lima <ana.lima@customer.test>')
+      .replace('Message-ID: <att-1@customer.test>', 'Message-ID: <att-2@customer.test>\r\nIn-Reply-To: <first-1@customer.test>');
+    const reply = (await postMail(t, Buffer.from(raw, 'latin1'))).json().inbound_email;
+    expect(reply).toMatchObject({ status: 'comment_added', ticket_id: first.ticket_id });
+    const list = await comments(first.ticket_id);
+    expect((list[1]?.attachments as Array<{ file_name: string }>).map((a) => a.file_name)).toEqual(['invoice.pdf', 'journal détails.txt']);
+  });
+
+  it("threads within one account only: another account's Message-IDs and tokens mean nothing", async () => {
+    const first = (await postMail(t, corpus('multipart-alternative.eml'))).json().inbound_email;
+    const token = await ticketReplyAddress(t.runtime.database.db, t.account, 'localhost', first.ticket_id);
+    const { account: acme } = await ensureAccount(t.runtime.database.db, 'acme', { name: 'Acme Owner', email: 'owner@acme.test', password: 'a long acme password' });
+    const issued = await issueApiToken(t.runtime.database.db, acme.id, null, 'tests');
+    const acmeOwner: Caller = { email: 'owner@acme.test', token: issued.token, id: 0, headers: { ...basic('owner@acme.test/token', issued.token), host: 'acme.localhost' } };
+    const sameReply = await postMail(t, corpus('reply.eml'), acmeOwner);
+    expect(sameReply.json().inbound_email.status).toBe('ticket_created');
+    const viaToken = await postMail(t, message({ from: 'ana.lima@customer.test', to: token.replace('@default.', '@acme.'), messageId: '<acme-tok@customer.test>' }), acmeOwner);
+    expect(viaToken.json().inbound_email.status).toBe('ticket_created');
+    // The default account's ticket got nothing.
+    expect(await comments(first.ticket_id)).toHaveLength(1);
+    const acmeTickets = await t.runtime.database.db.selectFrom('tickets').select('id').where('account_id', '=', acme.id).execute();
+    expect(acmeTickets).toHaveLength(2);
   });
 });
 
