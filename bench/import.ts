@@ -9,6 +9,10 @@
  *   npm run bench:import -- --rows 100000
  *   npm run bench:import -- --rows 1000000
  *   npm run bench:import -- --rows 20000 --no-write      (quick look)
+ *   npm run bench:import -- --rows 100000 --database-url postgres://postgres@127.0.0.1:5432/test
+ *
+ * With --database-url the RSS sampled is this process's (the app); PostgreSQL's own processes are
+ * not counted. The machine's load average is recorded next to the numbers: the box is shared.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -16,6 +20,7 @@ import path from 'node:path';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { sql } from 'kysely';
 import { loadConfig } from '../src/config.ts';
 import { ensureAccount } from '../src/accounts/bootstrap.ts';
 import { startRuntime } from '../src/server.ts';
@@ -33,6 +38,8 @@ const { values: flags } = parseArgs({
     'no-write': { type: 'boolean', default: false },
     // Stop measuring after this long and record how far the import got (a partial run says so).
     'max-seconds': { type: 'string', default: '0' },
+    // PostgreSQL instead of the embedded database: imported into a fresh schema, dropped afterwards.
+    'database-url': { type: 'string', default: '' },
   },
 });
 const rows = Number(flags.rows);
@@ -82,7 +89,9 @@ async function main(): Promise<void> {
     peakRss = Math.max(peakRss, rss);
   }, 500);
 
-  const config = { ...loadConfig({ DATA_DIR: dataDir }), dataDir, rateLimitPerMinute: 0 };
+  const databaseUrl = flags['database-url'];
+  const schema = `bench_import_${process.pid}`;
+  const config = { ...loadConfig({ DATA_DIR: dataDir, ...(databaseUrl ? { DATABASE_URL: databaseUrl, DATABASE_SCHEMA: schema } : {}) }), dataDir, rateLimitPerMinute: 0 };
   const runtime = await startRuntime({ config, jobPollingSeconds: 0.5 });
   try {
     const { account } = await ensureAccount(runtime.database.db, 'default', { name: 'Bench Owner', email: 'bench-owner@roster-bench.example', password: 'bench owner password, not secret' });
@@ -129,6 +138,10 @@ async function main(): Promise<void> {
     }
   } finally {
     clearInterval(sampler);
+    if (databaseUrl) {
+      await sql`DROP SCHEMA IF EXISTS ${sql.id(schema)} CASCADE`.execute(runtime.database.db);
+      await sql`DROP SCHEMA IF EXISTS ${sql.id(`${schema}_boss`)} CASCADE`.execute(runtime.database.db);
+    }
     await runtime.close();
     if (!flags['data-dir']) fs.rmSync(work, { recursive: true, force: true });
   }
@@ -137,12 +150,13 @@ async function main(): Promise<void> {
 function writeResults(bytes: number, r: Record<string, unknown>): void {
   const begin = '<!-- import-bench:begin (written by bench/import.ts; edit outside these markers) -->';
   const end = '<!-- import-bench:end -->';
-  const runBegin = `<!-- import-run pglite ${rows} -->`;
+  const kind = flags['database-url'] ? 'postgres' : 'pglite';
+  const runBegin = `<!-- import-run ${kind} ${rows} -->`;
   const runEnd = '<!-- /import-run -->';
   const cpus = os.cpus();
   const block = [
     runBegin,
-    `**${rows.toLocaleString('en-US')} rows on PGlite** — \`npm run bench:import -- --rows ${rows}\`, ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}, ${cpus.length} × ${cpus[0]?.model ?? 'CPU'}, load average ${os.loadavg().map((v) => v.toFixed(1)).join(' ')} at the end, Node ${process.version}.`,
+    `**${rows.toLocaleString('en-US')} rows on ${kind === 'postgres' ? 'PostgreSQL (RSS: the app process; the server\'s are not counted)' : 'PGlite'}** — \`npm run bench:import -- --rows ${rows}${kind === 'postgres' ? ' --database-url …' : ''}\`, ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}, ${cpus.length} × ${cpus[0]?.model ?? 'CPU'}, load average ${os.loadavg().map((v) => v.toFixed(1)).join(' ')} at the end, Node ${process.version}.`,
     '',
     '| file | store + inspect | import (total) | rows/s | created | rejected | RSS before | RSS median | RSS peak | RSS at the end |',
     '|---|---|---|---|---|---|---|---|---|---|',
