@@ -61,7 +61,8 @@ beforeAll(async () => {
   await db.insertInto('outbox_messages').values({ account_id: t.account.id, user_id: person.id, recipient: 'petra@example.com', template: 'welcome', locale: 'en-US', subject: 'Welcome Petra', text_body: 'Hello Petra', html_body: '<p>Hello Petra</p>' }).execute();
   await db.insertInto('user_tokens').values({ account_id: t.account.id, user_id: person.id, purpose: 'set_password', token_hash: 'f'.repeat(64), expires_at: new Date(Date.now() + 86_400_000) }).execute();
   await db.insertInto('erasure_requests').values({ account_id: t.account.id, user_id: person.id, actor_id: t.owner.id, status: 'completed', counts: JSON.stringify({ tickets: 0 }), identifier_hashes: ['hash-should-not-show'] }).execute();
-});
+  // A rich fixture on a shared, loaded machine: more than the default hook time.
+}, 300_000);
 
 afterAll(async () => {
   await t.close();
@@ -75,7 +76,7 @@ describe('personal-data export of a rich person', () => {
 
   beforeAll(async () => {
     ({ document } = await personalExport(t, person.id));
-  });
+  }, 120_000);
 
   it('has the profile with titled user fields, and no password hash', () => {
     const profile = document.profile as Doc;
