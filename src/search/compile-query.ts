@@ -55,6 +55,13 @@ export interface SearchPlan {
    * costs a full scan; a broad one costs its count anyway (see run-search.ts).
    */
   sortMatches: boolean;
+  /**
+   * When more than EXACT_COUNT_LIMIT match (src/search/run-search.ts), the page may walk the
+   * created_at index filtering row by row: true when every term is cheap to test on a row (tags,
+   * names, ids, dates…). Free text and the text fields (details, notes, subject, comments) would
+   * tokenize a document per walked row — those read and sort their matches, counted exactly.
+   */
+  walkWhenBroad: boolean;
 }
 
 /** Keywords whose matches the created_at/updated_at indexes serve well in order (ranges, flags, the no-organization index). */
@@ -72,6 +79,8 @@ const SORT_FIELDS: Record<string, SortField> = {
 };
 const TICKET_SORT_FIELDS = new Set<SortField>(['priority', 'status', 'ticket_type']);
 const CONTROL_KEYWORDS = new Set(['type', 'order_by', 'sort']);
+/** Keywords whose test of a row tokenizes a text (see SearchPlan.walkWhenBroad). */
+const DOCUMENT_KEYWORDS = new Set(['details', 'notes', 'subject', 'description', 'comment']);
 
 /** A custom field value in a jsonb column, by the field's type. */
 function customField(jsonRef: string, key: string, type: CustomFieldType, term: FieldTerm, context: CompileContext): Condition {
@@ -413,5 +422,6 @@ export function planSearch(parsed: ParsedQuery, context: CompileContext, options
   const sortMatches = terms.some(
     (term) => !term.negated && (term.kind === 'text' || !ORDERED_INDEX_KEYWORDS.has(term.keyword) || (term.keyword === 'organization' && !isNone(term))),
   );
-  return { types, where, order, sortMatches };
+  const walkWhenBroad = terms.every((term) => term.kind === 'field' && !DOCUMENT_KEYWORDS.has(term.keyword));
+  return { types, where, order, sortMatches, walkWhenBroad };
 }

@@ -148,8 +148,8 @@ function compareHits(order: SearchPlan['order']) {
 }
 
 /**
- * Counts are exact up to this many matches of a type. Beyond it, for matches read from a text or
- * tag index, the page walks the created_at/updated_at index instead of sorting every match, and
+ * Counts are exact up to this many matches of a type. Beyond it, for matches read from a name, tag
+ * or other field index whose test is cheap per row (SearchPlan.walkWhenBroad), the page walks the created_at/updated_at index instead of sorting every match, and
  * the count is PostgreSQL's estimate (never below the limit), flagged `count_is_estimate` —
  * Zendesk's own counts of large results are approximate too. GET /api/v2/search/count stays exact.
  * Why: an exact count visits every match in the table (bench/RESULTS.md, "Search").
@@ -227,7 +227,7 @@ export async function searchPage(
       if (!query) return { rows: [] as SearchHitRow[], count: 0, type, estimated: false };
       // One type: the database cuts the page itself; several: each gives its first offset + limit rows.
       const page = single ? ordered(query, type, plan).offset(window.offset).limit(window.limit) : ordered(query, type, plan).limit(window.offset + window.limit);
-      if (plan.sortMatches && indexOrdered(plan)) {
+      if (plan.sortMatches && plan.walkWhenBroad && indexOrdered(plan)) {
         // Matches from a text or tag index: up to the limit, one pass reads, counts and sorts them.
         const { rows: sorted, capped } = await cappedPage(db, query, type, plan, single ? window : { offset: 0, limit: window.offset + window.limit }, exactLimit);
         if (capped <= exactLimit) return { rows: sorted, count: capped, type, estimated: false };
@@ -337,7 +337,7 @@ export async function searchStatements(db: Executor, accountId: number, plan: Se
     const query = typeQuery(db, accountId, plan, type, visibility);
     if (!query) continue;
     const page = ordered(query, type, plan).offset(window.offset).limit(window.limit);
-    if (plan.sortMatches && indexOrdered(plan)) {
+    if (plan.sortMatches && plan.walkWhenBroad && indexOrdered(plan)) {
       const a = alias(type);
       const inner = query
         .clearSelect()

@@ -331,6 +331,12 @@ describe('counts: exact up to a limit, then estimated and flagged', () => {
     const second = await searchPage(db, t.account.id, plan, visibility, { offset: 2, limit: 2 }, { concurrent: false, exactCountLimit: 2 });
     const secondExact = await searchPage(db, t.account.id, plan, visibility, { offset: 2, limit: 2 }, { concurrent: false });
     expect(second.hits.map((hit) => hit.id)).toEqual(secondExact.hits.map((hit) => hit.id));
+    // Free text and text fields never walk (a document tokenized per row): their matches are read and counted exactly.
+    const text = await compileSearch(db, t.account.id, 'type:ticket refund', {});
+    expect(text.walkWhenBroad).toBe(false);
+    expect(await searchPage(db, t.account.id, text, visibility, { offset: 0, limit: 2 }, { concurrent: false, exactCountLimit: 0 })).toMatchObject({ count: 1, estimated: false });
+    expect((await compileSearch(db, t.account.id, 'type:ticket tags:vip comment:approved', {})).walkWhenBroad).toBe(false);
+    expect((await compileSearch(db, t.account.id, 'type:user name:mar* -tags:x', {})).walkWhenBroad).toBe(true);
     // /search/count stays exact, and /search answers exact counts unflagged.
     const counted = await t.request('GET', '/api/v2/search/count?query=type%3Aticket%20via%3Aapi');
     expect(counted.json()).toEqual({ count: exact });
