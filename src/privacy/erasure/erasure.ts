@@ -247,8 +247,14 @@ interface StepContext {
   options: ErasureOptions;
 }
 
-/** One step's work; returns the counts it adds to the receipt. Runs in the step's transaction. */
-async function runStep(step: ErasureStep, context: StepContext): Promise<Record<string, number>> {
+/** Records one scrub batch changes at most (each batch is its own transaction). */
+const SCRUB_BATCH = 200;
+
+/**
+ * One step's work; returns the counts it adds to the receipt, and `again` when the step did one
+ * bounded batch and must run once more (the scrub). Runs in the step's transaction.
+ */
+async function runStep(step: ErasureStep, context: StepContext): Promise<{ counts: Record<string, number>; again?: true }> {
   const { tx, storage, account, actor, erasure, options } = context;
   const userId = erasure.user_id;
   const now = new Date();
@@ -260,7 +266,7 @@ async function runStep(step: ErasureStep, context: StepContext): Promise<Record<
       const hashes = [...new Set(person.identifiers.map((identifier) => hashIdentifier(salt, identifier.type, identifier.value_key)))];
       await suppressIdentifiers(tx, account.id, erasure.id, hashes);
       await tx.updateTable('erasure_requests').set({ identifier_hashes: hashes, started_at: now }).where('account_id', '=', account.id).where('id', '=', erasure.id).execute();
-      return { identifiers: person.identifiers.length };
+      return { counts: { identifiers: person.identifiers.length } };
     }
     case 'tickets': {
       const decisions = await ticketDecisions(tx, account.id, userId, options);
@@ -289,13 +295,17 @@ async function runStep(step: ErasureStep, context: StepContext): Promise<Record<
         await purgeDeletedTicket(tx, storage, account, actor, id);
       }
       if (decisions.suspended.length > 0) await deleteSuspendedTickets(tx, storage, account, actor, decisions.suspended);
-      return { tickets_closed: closed, tickets_reassigned: reassigned, tickets_deleted: decisions.deleteIds.length, suspended_tickets_deleted: decisions.suspended.length };
+      return { counts: { tickets_closed: closed, tickets_reassigned: reassigned, tickets_deleted: decisions.deleteIds.length, suspended_tickets_deleted: decisions.suspended.length } };
     }
     case 'scrub': {
       const person = await personOrFail(tx, account.id, userId);
       const terms = termsFor(person, PURGED_NAME);
-      const plan = await planScrub(tx, storage, account.id, terms, { authoredAttachments: true, userId });
-      return { ...(await applyScrub(tx, storage, account.id, actor.id, terms, plan)) };
+      // In bounded batches: a scrubbed record no longer matches, so each batch finds the next ones,
+      // and the step ends with a batch that finds nothing.
+      const plan = await planScrub(tx, storage, account.id, terms, { authoredAttachments: true, userId, limit: SCRUB_BATCH });
+      const counts = await applyScrub(tx, storage, account.id, actor.id, terms, plan);
+      const empty = Object.values(counts).every((count) => count === 0);
+      return empty ? { counts: { ...counts } } : { counts: { ...counts }, again: true };
     }
     case 'collaborators': {
       const removed = await tx.deleteFrom('ticket_collaborators').where('account_id', '=', account.id).where('user_id', '=', userId).returning(['ticket_id', 'kind']).execute();
@@ -303,18 +313,18 @@ async function runStep(step: ErasureStep, context: StepContext): Promise<Record<
         const kinds = removed.filter((row) => row.ticket_id === ticketId).map((row) => (row.kind === 'email_cc' ? 'email_cc_ids' : 'follower_ids'));
         await audit(tx, { accountId: account.id, actorId: actor.id, action: 'ticket.update', targetType: 'ticket', targetId: ticketId, changedFields: kinds });
       }
-      return { email_ccs_removed: removed.filter((row) => row.kind === 'email_cc').length, followers_removed: removed.filter((row) => row.kind === 'follower').length };
+      return { counts: { email_ccs_removed: removed.filter((row) => row.kind === 'email_cc').length, followers_removed: removed.filter((row) => row.kind === 'follower').length } };
     }
     case 'delete_user': {
       // Soft then permanent delete at once: forget is irreversible, so no restore window.
       const user = await tx.selectFrom('users').select(['active']).where('account_id', '=', account.id).where('id', '=', userId).executeTakeFirst();
       if (user?.active) await softDeleteUser(tx, account, actor, userId, { now, checked: true });
       await purgeUser(tx, account.id, actor.id, userId, now, storage);
-      return { users_deleted: 1 };
+      return { counts: { users_deleted: 1 } };
     }
     case 'done': {
       await audit(tx, { accountId: account.id, actorId: actor.id, action: 'erasure.complete', targetType: 'erasure_request', targetId: erasure.id, changedFields: ['status'] });
-      return {};
+      return { counts: {} };
     }
   }
 }
@@ -338,20 +348,24 @@ export async function runErasure(db: Database['db'], storage: FileStorage, accou
       const step = nextStep(erasure.step);
       if (!step) return 'done' as const;
       const options = erasure.options as unknown as ErasureOptions;
-      const counts = await runStep(step, { tx, storage, account, actor, erasure, options });
+      const { again, counts } = await runStep(step, { tx, storage, account, actor, erasure, options });
       const finished = step === 'done';
+      // Counts add up: a step run in batches adds each batch's, and a step cut off by a crash
+      // rolled its counts back with its work.
+      const total: Record<string, number> = { ...(erasure.counts as Record<string, number>) };
+      for (const [key, value] of Object.entries(counts)) total[key] = (total[key] ?? 0) + value;
       await tx
         .updateTable('erasure_requests')
         .set({
-          step,
+          step: again ? erasure.step : step,
           status: finished ? 'completed' : 'working',
-          counts: JSON.stringify({ ...(erasure.counts as Record<string, number>), ...counts }),
+          counts: JSON.stringify(total),
           ...(finished ? { completed_at: new Date() } : {}),
         })
         .where('account_id', '=', account.id)
         .where('id', '=', erasure.id)
         .execute();
-      await tx.updateTable('job_statuses').set({ progress: ERASURE_STEPS.indexOf(step) + 1, updated_at: new Date() }).where('account_id', '=', account.id).where('id', '=', jobId).execute();
+      if (!again) await tx.updateTable('job_statuses').set({ progress: ERASURE_STEPS.indexOf(step) + 1, updated_at: new Date() }).where('account_id', '=', account.id).where('id', '=', jobId).execute();
       return finished ? ('done' as const) : ('more' as const);
     });
     if (outcome === 'done') return 'done';

@@ -1,4 +1,3 @@
-import { sql } from 'kysely';
 import { audit } from '../../audit/audit.ts';
 import type { TicketAttachmentRow } from '../../db/tables.ts';
 import { redactAttachmentFile } from '../../tickets/redact-comment.ts';
@@ -58,6 +57,8 @@ export interface ScrubOptions {
   skipSuspendedTicketIds?: number[];
   /** The person's own user id (for authored attachments). */
   userId: number;
+  /** Stop once this many records to change are found (the erasure scrubs in bounded batches). */
+  limit?: number;
 }
 
 const BATCH = 500;
@@ -101,6 +102,14 @@ function scrubJson(value: unknown, terms: Term[]): unknown {
   return value;
 }
 
+/** Every string value of a JSON document (what scrubJson masks). */
+function stringsOf(value: unknown): string[] {
+  if (typeof value === 'string') return [value];
+  if (Array.isArray(value)) return value.flatMap(stringsOf);
+  if (value !== null && typeof value === 'object') return Object.values(value).flatMap(stringsOf);
+  return [];
+}
+
 const matchedStrings = (text: string, mentions: Mention[]): string[] => [...new Set(mentions.map((mention) => text.slice(mention.start, mention.end)))];
 
 function spansOf(text: string | null, terms: Term[], where: Omit<TextSpan, 'field' | 'start' | 'end' | 'kind' | 'text'>, field: TextField): TextSpan[] {
@@ -123,6 +132,11 @@ export async function planScrub(db: Executor, storage: FileStorage, accountId: n
   if (terms.length === 0 && !options.authoredAttachments) return plan;
   const skipTickets = new Set(options.skipTicketIds ?? []);
   const skipSuspended = new Set(options.skipSuspendedTicketIds ?? []);
+  const limit = options.limit ?? Number.POSITIVE_INFINITY;
+  const found = () => plan.comment_ids.length + plan.subject_ticket_ids.length + plan.suspended_ticket_ids.length + plan.attachments.length;
+  // Scanning is CPU work: let the event loop breathe between batches (the embedded database
+  // answers through promises alone, so nothing else would run).
+  const breathe = () => new Promise((resolve) => setImmediate(resolve));
 
   // Comments, batch by batch (every comment of the account: a mention can be anywhere).
   for (let after = 0; ; ) {
@@ -143,9 +157,11 @@ export async function planScrub(db: Executor, storage: FileStorage, accountId: n
         plan.comment_ids.push(row.id);
       }
     }
-    if (rows.length < BATCH) break;
+    if (rows.length < BATCH || found() >= limit) break;
     after = rows[rows.length - 1]?.id ?? after;
+    await breathe();
   }
+  if (found() >= limit) return plan;
 
   for (let after = 0; ; ) {
     const rows = await db.selectFrom('tickets').select(['id', 'subject']).where('account_id', '=', accountId).where('id', '>', after).orderBy('id').limit(BATCH).execute();
@@ -157,13 +173,15 @@ export async function planScrub(db: Executor, storage: FileStorage, accountId: n
         plan.subject_ticket_ids.push(row.id);
       }
     }
-    if (rows.length < BATCH) break;
+    if (rows.length < BATCH || found() >= limit) break;
     after = rows[rows.length - 1]?.id ?? after;
+    await breathe();
   }
+  if (found() >= limit) return plan;
 
   const suspended = await db
     .selectFrom('suspended_tickets')
-    .select(['id', 'subject', 'content', 'author_name', 'author_email', sql<string>`ticket_fields::text`.as('fields')])
+    .select(['id', 'subject', 'content', 'author_name', 'author_email', 'ticket_fields'])
     .where('account_id', '=', accountId)
     .orderBy('id')
     .execute();
@@ -175,7 +193,7 @@ export async function planScrub(db: Executor, storage: FileStorage, accountId: n
       ...spansOf(row.content, terms, where, 'content'),
       ...spansOf(row.author_name, terms, where, 'author_name'),
       ...spansOf(row.author_email, terms, where, 'author_email'),
-      ...spansOf(row.fields, terms, where, 'ticket_fields'),
+      ...stringsOf(row.ticket_fields).flatMap((value) => spansOf(value, terms, where, 'ticket_fields')),
     ];
     if (spans.length > 0) {
       plan.spans.push(...spans);
@@ -183,6 +201,7 @@ export async function planScrub(db: Executor, storage: FileStorage, accountId: n
     }
   }
 
+  if (found() >= limit) return plan;
   // Attachments: the person's own (erasure), and any whose name or bytes mention them.
   const attachments = await db
     .selectFrom('ticket_attachments as a')
