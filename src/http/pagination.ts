@@ -108,6 +108,19 @@ export function cursorPage<T>(
   page: Extract<PageRequest, { kind: 'cursor' }>,
   key: (row: T) => number,
 ): CursorPage<T> {
+  return cursorPageWith(request, fetched, page, (row) => encodeCursor(key(row)));
+}
+
+/**
+ * One page of a cursor walk whose cursors `cursorOf` writes (an id, or a sort key and an id).
+ * `fetched` holds up to size + 1 rows in walking order: the extra row says whether more follow.
+ */
+export function cursorPageWith<T>(
+  request: FastifyRequest,
+  fetched: T[],
+  page: { size: number; after: unknown; before: unknown },
+  cursorOf: (row: T) => string,
+): CursorPage<T> {
   const backwards = page.before !== undefined;
   const more = fetched.length > page.size;
   const rows = fetched.slice(0, page.size);
@@ -119,8 +132,8 @@ export function cursorPage<T>(
   // Walking forward, "more" is about what follows; walking backward, about what precedes.
   const hasNext = backwards ? true : more;
   const hasPrev = backwards ? more : page.after !== undefined;
-  const afterCursor = last ? encodeCursor(key(last)) : null;
-  const beforeCursor = first ? encodeCursor(key(first)) : null;
+  const afterCursor = last ? cursorOf(last) : null;
+  const beforeCursor = first ? cursorOf(first) : null;
   return {
     rows,
     meta: { has_more: hasNext, after_cursor: afterCursor, before_cursor: beforeCursor },

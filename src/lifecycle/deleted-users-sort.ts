@@ -2,7 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import { sql, type RawBuilder } from 'kysely';
 import type { Account } from '../db/tables.ts';
 import { errors } from '../http/errors.ts';
-import { parsePage, urlWith, type CursorPage, type PageRequest } from '../http/pagination.ts';
+import { cursorPageWith, parsePage, type CursorPage, type PageRequest } from '../http/pagination.ts';
 import { lifecycleSettings } from './lifecycle-settings.ts';
 import { selectDeletedUsers, type DeletedUserState, type DeletedUserView } from './deleted-users.repository.ts';
 import type { Executor } from '../users/users.repository.ts';
@@ -129,24 +129,5 @@ export function sortedCursorPage<T extends { id: number; sort_key: string }>(
   page: Extract<SortedPageRequest, { kind: 'cursor' }>,
   sort: DeletedUserSort,
 ): CursorPage<T> {
-  const backwards = page.before !== undefined;
-  const more = fetched.length > page.size;
-  const rows = fetched.slice(0, page.size);
-  if (backwards) rows.reverse();
-  const first = rows[0];
-  const last = rows[rows.length - 1];
-  const drop = ['page[after]', 'page[before]', 'page[size]'];
-  const size = String(page.size);
-  const hasNext = backwards ? true : more;
-  const hasPrev = backwards ? more : page.after !== undefined;
-  const afterCursor = last ? encodeSortCursor(sort, last.sort_key, Number(last.id)) : null;
-  const beforeCursor = first ? encodeSortCursor(sort, first.sort_key, Number(first.id)) : null;
-  return {
-    rows,
-    meta: { has_more: hasNext, after_cursor: afterCursor, before_cursor: beforeCursor },
-    links: {
-      next: hasNext && afterCursor ? urlWith(request, { 'page[size]': size, 'page[after]': afterCursor }, drop) : null,
-      prev: hasPrev && beforeCursor ? urlWith(request, { 'page[size]': size, 'page[before]': beforeCursor }, drop) : null,
-    },
-  };
+  return cursorPageWith(request, fetched, page, (row) => encodeSortCursor(sort, row.sort_key, Number(row.id)));
 }
