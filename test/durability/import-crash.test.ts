@@ -20,7 +20,9 @@ describe('a CSV import on the embedded database', () => {
     expect(token).toBeDefined();
     const auth = { authorization: `Basic ${Buffer.from(`owner@import-crash.test/token:${token}`).toString('base64')}` };
     const base = `http://127.0.0.1:${port}/api/v2`;
-    const rows = 1200;
+    // Many batches (500 rows each): the bulk path commits a batch in well under a second, and the
+    // poll below must catch the import between two of them.
+    const rows = 6000;
     const csv = `name,email,phone,tags\n${Array.from({ length: rows }, (_, i) => `Crash ${i},crash${i}@import-crash.test,+1415${5000000 + i},a b`).join('\n')}\n`;
     const queued = await (await fetch(`${base}/imports/users`, { method: 'POST', headers: { ...auth, 'content-type': 'text/csv' }, body: csv })).json();
     const id = queued.import.id as number;
