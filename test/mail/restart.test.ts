@@ -48,7 +48,7 @@ describe('mail delivery across a restart', () => {
 
       sink = await startSmtpSink(port);
       runtime = await start();
-      const [mail] = await sink.waitFor(1, 60_000);
+      const [mail] = await sink.waitFor(1, 150_000);
       expect(mail?.subject).toBe('Reset your password for Roster');
       let status = '';
       for (let i = 0; i < 100 && status !== 'sent'; i += 1) {
@@ -68,5 +68,5 @@ describe('mail delivery across a restart', () => {
         fs.rmSync(dataDir, { recursive: true, force: true });
       }
     }
-  }, 180_000);
+  }, 240_000);
 });
