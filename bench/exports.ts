@@ -22,6 +22,7 @@ import { requestUsersExport } from '../src/privacy/exports/data-exports.ts';
 import { exportFilesFor } from '../src/privacy/exports/export-files.ts';
 import { ADMIN_PERMISSIONS } from '../src/roles/permissions.ts';
 import { startRuntime } from '../src/server.ts';
+import { writeRunBlock } from './results-file.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const { values: flags } = parseArgs({
@@ -151,17 +152,7 @@ function writeResults(r: Record<string, unknown>): void {
     `| ${r.users} (${r.lines} lines read back) | ${r.parts} | ${Number(r.exportSeconds).toFixed(1)} s | ${r.usersPerSecond} | ${r.jsonMb} MB | ${r.diskMb} MB | ${Number(r.readSeconds).toFixed(1)} s | ${r.baseRss} MB | ${r.medianRss} MB | ${r.peakRss} MB | ${r.readPeakRss} MB | ${r.heapPeak} MB |`,
     runEnd,
   ].join('\n');
-  let text = fs.existsSync(flags.out) ? fs.readFileSync(flags.out, 'utf8') : '# Benchmark results\n';
-  if (!text.includes(begin)) text = `${text.trimEnd()}\n\n## Users export (issue 7 item 2)\n\n${begin}\n${end}\n`;
-  const [head, rest] = text.split(begin) as [string, string];
-  const [section, tail] = rest.split(end) as [string, string];
-  let body = section;
-  const at = body.indexOf(runBegin);
-  if (at >= 0) {
-    const stop = body.indexOf(runEnd, at) + runEnd.length;
-    body = `${body.slice(0, at)}${block}${body.slice(stop)}`;
-  } else body = `${body.trimEnd()}\n${block}\n`;
-  fs.writeFileSync(flags.out, `${head}${begin}${body.startsWith('\n') ? '' : '\n'}${body.trimEnd()}\n${end}${tail}`);
+  writeRunBlock(flags.out, { heading: 'Users export (issue 7 item 2)', begin, end, runBegin, runEnd }, block);
   log(`Written to ${flags.out}`);
 }
 

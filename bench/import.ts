@@ -27,6 +27,7 @@ import { startRuntime } from '../src/server.ts';
 import { createUserImport } from '../src/imports/create-import.ts';
 import { importDb } from '../src/imports/import-tables.ts';
 import { fakeUser, prng } from './generate.ts';
+import { writeRunBlock } from './results-file.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const { values: flags } = parseArgs({
@@ -163,17 +164,7 @@ function writeResults(bytes: number, r: Record<string, unknown>): void {
     `| ${(bytes / 1024 / 1024).toFixed(1)} MB | ${Number(r.inspectSeconds).toFixed(1)} s | ${Number(r.seconds).toFixed(1)} s (${r.status}) | ${r.rowsPerSecond} | ${r.created} | ${r.rejected} | ${r.baseRss} MB | ${r.medianRss} MB | ${r.peakRss} MB | ${r.lastRss} MB |`,
     runEnd,
   ].join('\n');
-  let text = fs.existsSync(flags.out) ? fs.readFileSync(flags.out, 'utf8') : '# Benchmark results\n';
-  if (!text.includes(begin)) text = `${text.trimEnd()}\n\n## CSV import (issue 6 item 8)\n\n${begin}\n${end}\n`;
-  const [head, rest] = text.split(begin) as [string, string];
-  const [section, tail] = rest.split(end) as [string, string];
-  let body = section;
-  const at = body.indexOf(runBegin);
-  if (at >= 0) {
-    const stop = body.indexOf(runEnd, at) + runEnd.length;
-    body = `${body.slice(0, at)}${block}${body.slice(stop)}`;
-  } else body = `${body.trimEnd()}\n${block}\n`;
-  fs.writeFileSync(flags.out, `${head}${begin}${body.startsWith('\n') ? '' : '\n'}${body.trimEnd()}\n${end}${tail}`);
+  writeRunBlock(flags.out, { heading: 'CSV import (issue 6 item 8)', begin, end, runBegin, runEnd }, block);
   log(`Written to ${flags.out}`);
 }
 
